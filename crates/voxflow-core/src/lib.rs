@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod frame;
+mod packet;
+mod reframe;
+mod stage;
+mod time;
+mod trace;
+
+pub use error::{Error, Result};
+pub use frame::{AudioFormat, AudioFrame, FramePool, MAX_CHANNELS, MAX_SAMPLE_RATE};
+pub use packet::Packet;
+pub use reframe::Reframer;
+pub use stage::{AudioSink, AudioSource, AudioStage, PacketStage};
+pub use time::{MediaTime, RtpTimestampUnwrapper, seq_diff};
+pub use trace::{Stamp, TRACE_CAPACITY, Trace};
