@@ -1,1 +1,2 @@
+//! The `voxflow` command.
 fn main() {}
