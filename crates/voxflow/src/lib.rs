@@ -1,1 +1,21 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub use voxflow_core as core;
+pub use voxflow_core::{
+    AudioFormat, AudioFrame, AudioSink, AudioSource, AudioStage, Error, FramePool, MediaTime,
+    Packet, PacketStage, Reframer, Result, Trace,
+};
+
+/// Streaming decode (`voxflow-decode`): files, bytes, readers and pipes to fixed-size frames.
+#[cfg(feature = "decode")]
+pub use voxflow_decode as decode;
+
+/// Resampling and channel remix (`voxflow-resample`) into fixed-size frames.
+#[cfg(feature = "resample")]
+pub use voxflow_resample as resample;
+
+/// Threads, ring links, pacing and latency reports (`voxflow-pipeline`).
+#[cfg(feature = "pipeline")]
+pub use voxflow_pipeline as pipeline;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Side-by-side whole-process timings of voxflow against ffmpeg and sox, on the same files, in the
+# same run (these machines are shared and noisy: only the ratios are meaningful).
+#
+#   benches/compare.sh            # needs ffmpeg, sox, hyperfine (apt-get install ffmpeg sox libsox-fmt-all hyperfine)
+#   RUNS=20 benches/compare.sh    # more runs per command (default 10)
+#
+# Prints a Markdown table: mean wall time per command and voxflow's ratio to the faster reference.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${VOXFLOW_DATA:-../shared/data/media}
+RUNS=${RUNS:-10}
+WARMUP=${WARMUP:-2}
+for t in ffmpeg sox hyperfine python3; do
+  command -v "$t" >/dev/null || { echo "compare.sh needs $t" >&2; exit 2; }
+done
+[ -d "$DATA" ] || { echo "no test media at $DATA" >&2; exit 2; }
+
+cargo build --release -q -p voxflow-cli
+VF=$PWD/target/release/voxflow
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# mean seconds of each command in a hyperfine JSON export
+means() { python3 -c 'import json,sys; print(" ".join(str(r["mean"]) for r in json.load(open(sys.argv[1]))["results"]))' "$1"; }
+row() { # label vf_mean ref1_name ref1_mean [ref2_name ref2_mean] target
+  python3 - "$@" <<'PY'
+import sys
+label, vf, target = sys.argv[1], float(sys.argv[2]), float(sys.argv[-1])
+refs = sys.argv[3:-1]
+pairs = [(refs[i], float(refs[i+1])) for i in range(0, len(refs), 2)]
+best = min(p[1] for p in pairs)
+cells = " | ".join(f"{n} {m*1e3:.1f} ms" for n, m in pairs)
+ratio = vf / best
+ok = "meets" if ratio <= target else "MISSES"
+print(f"| {label} | voxflow {vf*1e3:.1f} ms | {cells} | **{ratio:.2f}×** | ≤ {target}× {ok} |")
+PY
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); runs: $RUNS"
+echo
+echo "| job | voxflow | references | ratio to faster | target |"
+echo "|---|---|---|---|---|"
+for ext in flac mp3 ogg m4a; do
+  f=$DATA/speech_44k1_stereo.$ext
+  cmds=("$VF decode $f --null" "ffmpeg -nostdin -v error -threads 1 -i $f -f null -")
+  names=(ffmpeg)
+  if [ "$ext" != m4a ]; then cmds+=("sox -V1 $f -t null -"); names+=(sox); fi
+  hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/d.json" "${cmds[@]}" >/dev/null 2>&1
+  read -r -a m <<<"$(means "$TMP/d.json")"
+  args=("decode $ext 60 s" "${m[0]}")
+  for i in "${!names[@]}"; do args+=("${names[$i]}" "${m[$((i+1))]}"); done
+  row "${args[@]}" 1.0
+done
+
+# Resample: 44.1 kHz stereo WAV -> 48 kHz WAV, voxflow High vs sox's default (high quality) rate.
+sox -V1 "$DATA/speech_44k1_stereo.flac" -b 16 "$TMP/in.wav"
+hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/r.json" \
+  "$VF resample $TMP/in.wav $TMP/vf.wav --rate 48000 --preset high" \
+  "sox -V1 $TMP/in.wav -b 16 $TMP/sox.wav rate -h 48000" >/dev/null 2>&1
+read -r -a m <<<"$(means "$TMP/r.json")"
+row "resample 44.1k→48k stereo 60 s (High vs sox rate -h)" "${m[0]}" sox "${m[1]}" 0.7
