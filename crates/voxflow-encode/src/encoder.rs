@@ -208,7 +208,6 @@ impl OpusEncoder {
         out.pts = self.next_pts;
         out.duration = MediaTime::new(0, self.format.rate);
         out.trace = voxflow_core::Trace::EMPTY;
-        self.next_pts = self.next_pts.add_ticks(0);
         Ok(true)
     }
 
