@@ -1,1 +1,14 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod config;
+mod decoder;
+mod error;
+mod source;
+pub mod testing;
+
+pub use config::{DecoderConfig, MAX_FRAME_DURATION};
+pub use decoder::{DecodeStats, Decoder, StreamInfo};
+pub use error::Error;
+pub use source::Preloaded;

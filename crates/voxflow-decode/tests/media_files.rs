@@ -1,0 +1,378 @@
+//! Every shared media file (except Opus) decodes to the right length, in fixed 20 ms frames,
+//! quickly; seeking is sample-accurate; streams and preloaded bytes give the same samples.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use voxflow_core::{AudioFrame, AudioSource, MediaTime};
+use voxflow_decode::{Decoder, DecoderConfig, Error, Preloaded};
+
+/// (file, sample frames expected from a full decode, what the container announces).
+const FILES: &[(&str, u64, u64)] = &[
+    ("speech_44k1_stereo.flac", 2_646_000, 2_646_000),
+    ("music_44k1_stereo.flac", 2_646_000, 2_646_000),
+    // MP3: LAME delay 1105 + padding 191 trimmed (gapless).
+    ("speech_44k1_stereo.mp3", 2_646_000, 2_646_000),
+    ("music_44k1_stereo.mp3", 2_646_000, 2_646_000),
+    // Vorbis: delay 128 + padding 720 from granule positions, trimmed.
+    ("speech_44k1_stereo.ogg", 2_646_000, 2_646_000),
+    // AAC in MP4: symphonia 0.6.1 ignores the edit list (1024 frames of priming), so the decode
+    // is 2585 packets x 1024 = 2_647_040 frames, and the container counts 2_647_024.
+    ("speech_44k1_stereo.m4a", 2_647_040, 2_647_024),
+    ("speech_44k1_stereo_10s.wav", 441_000, 441_000),
+    ("librivox_16k_mono.wav", 113_600, 113_600),
+    ("prompt_8k_mono.wav", 28_047, 28_047),
+    ("turns_48k_mono.wav", 1_000_320, 1_000_320),
+];
+
+#[test]
+fn every_file_decodes_to_its_length_in_fixed_frames() {
+    if media_dir().is_none() {
+        return;
+    }
+    for &(name, expect, announced) in FILES {
+        let (dec, meta, samples) = decode_path(name).unwrap();
+        let info = dec.info().clone();
+        let total: u64 = meta.iter().map(|m| m.1 as u64).sum();
+        assert_eq!(total, expect, "{name}: decoded length");
+        assert_eq!(
+            info.total_frames,
+            Some(announced),
+            "{name}: announced length"
+        );
+        assert_eq!(
+            samples.len() as u64,
+            total * u64::from(info.channels),
+            "{name}"
+        );
+        // 20 ms frames, contiguous pts from 0, only the last one shorter.
+        let len = dec.format().frames_in(Duration::from_millis(20));
+        assert_eq!(dec.frame_len(), len);
+        let mut pts = 0i64;
+        for (i, &(p, n)) in meta.iter().enumerate() {
+            assert_eq!(p, pts, "{name}: frame {i} pts");
+            if i + 1 < meta.len() {
+                assert_eq!(n, len, "{name}: frame {i} length");
+            } else {
+                assert!(n >= 1 && n <= len, "{name}: last frame {n}");
+            }
+            pts += n as i64;
+        }
+        let st = dec.stats();
+        assert_eq!(st.corrupt_packets, 0, "{name}");
+        assert_eq!(st.buffer_grows, 0, "{name}");
+        assert_eq!(st.frames_emitted, meta.len() as u64);
+        assert_eq!(st.sample_frames_emitted, total);
+        assert!(
+            samples.iter().all(|s| s.is_finite() && s.abs() <= 1.5),
+            "{name}"
+        );
+        assert!(samples.iter().any(|&s| s != 0.0), "{name}: silent");
+    }
+}
+
+#[test]
+fn stream_info_is_filled() {
+    let Some(p) = media("speech_44k1_stereo.flac") else {
+        return;
+    };
+    let d = Decoder::open(p).unwrap();
+    let i = d.info();
+    assert_eq!((i.container, i.codec), ("flac", "flac"));
+    assert_eq!(
+        (i.sample_rate, i.channels, i.bits_per_sample),
+        (44_100, 2, Some(16))
+    );
+    assert_eq!(i.duration, Some(MediaTime::from_millis(60_000)));
+    assert!(i.seekable);
+    assert_eq!(d.name(), "decode");
+    assert_eq!(d.max_frames(), 882);
+    let mp3 = Decoder::open(media("speech_44k1_stereo.mp3").unwrap()).unwrap();
+    assert_eq!(mp3.info().encoder_delay, Some(1105));
+    assert_eq!(mp3.info().encoder_padding, Some(191));
+}
+
+#[test]
+fn gapless_off_keeps_delay_and_padding() {
+    let Some(p) = media("speech_44k1_stereo.mp3") else {
+        return;
+    };
+    let mut d = Decoder::open_with(&p, DecoderConfig::default().with_gapless(false)).unwrap();
+    let (meta, _) = drain(&mut d);
+    let total: u64 = meta.iter().map(|m| m.1 as u64).sum();
+    assert_eq!(total, 2_646_000 + 1105 + 191);
+    assert_eq!(d.info().total_frames, Some(total));
+}
+
+#[test]
+fn opus_is_a_typed_unsupported_error() {
+    for name in ["speech_48k_stereo.opus", "word_nn_48k.opus"] {
+        let Some(p) = media(name) else { return };
+        match Decoder::open(p) {
+            Err(Error::Unsupported { codec, .. }) => assert_eq!(codec, "opus"),
+            other => panic!("{name}: expected Unsupported, got {other:?}"),
+        }
+    }
+}
+
+/// Open + first frame, best and median of several runs, per format.
+#[test]
+fn first_frame_is_fast() {
+    let Some(dir) = media_dir() else { return };
+    let limit = if cfg!(debug_assertions) {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_millis(5)
+    };
+    for &(name, ..) in FILES {
+        let path = dir.join(name);
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let t0 = Instant::now();
+            let mut d = Decoder::open(&path).unwrap();
+            let mut f = AudioFrame::with_capacity(d.format(), d.frame_len());
+            assert!(d.read(&mut f).unwrap());
+            times.push(t0.elapsed());
+            assert_eq!(f.pts(), MediaTime::ZERO);
+        }
+        times.sort();
+        let median = times[times.len() / 2];
+        println!(
+            "first frame {name}: best {:?}, median {:?} ({})",
+            times[0],
+            median,
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+        );
+        assert!(
+            median <= limit,
+            "{name}: open + first frame took {median:?}"
+        );
+    }
+}
+
+fn frame_at(samples: &[f32], channels: usize, frame: usize, n: usize) -> &[f32] {
+    &samples[frame * channels..(frame + n) * channels]
+}
+
+#[test]
+fn seek_is_sample_accurate() {
+    if media_dir().is_none() {
+        return;
+    }
+    // (file, exact samples expected after the seek?)
+    let cases = [
+        ("speech_44k1_stereo.flac", true),
+        ("speech_44k1_stereo_10s.wav", true),
+        ("speech_44k1_stereo.mp3", false),
+        ("speech_44k1_stereo.ogg", false),
+        ("speech_44k1_stereo.m4a", false),
+    ];
+    for (name, exact) in cases {
+        let (dec0, _, linear) = decode_path(name).unwrap();
+        let ch = usize::from(dec0.format().channels);
+        let mut d = Decoder::open(media(name).unwrap()).unwrap();
+        let mut f = AudioFrame::with_capacity(d.format(), d.frame_len());
+        // Read a little first, so the seek goes backwards and forwards.
+        for _ in 0..10 {
+            d.next_frame(&mut f).unwrap();
+        }
+        for target_ms in [1234i64, 500, 7_777, 0] {
+            let to = MediaTime::from_millis(target_ms);
+            let pos = d.seek(to).unwrap();
+            let want = to.rescale(44_100).ticks();
+            assert_eq!(pos.ticks(), want, "{name}: seek result");
+            assert!(d.next_frame(&mut f).unwrap());
+            assert_eq!(f.pts().ticks(), want, "{name}: pts after seek");
+            assert_eq!(f.frames(), 882);
+            let reference = frame_at(&linear, ch, want as usize, 882);
+            let max_diff = f
+                .samples()
+                .iter()
+                .zip(reference)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            println!("seek {name} to {target_ms} ms: max |diff| vs linear decode {max_diff:e}");
+            if exact {
+                assert_eq!(f.samples(), reference, "{name}: samples after seek");
+            } else {
+                // Lossy codecs: the decoder restarts from a reset state, so the first frame
+                // may differ slightly; it must still be the same audio.
+                assert!(max_diff < 0.05, "{name}: {max_diff}");
+            }
+            // Next frame follows on.
+            assert!(d.next_frame(&mut f).unwrap());
+            assert_eq!(f.pts().ticks(), want + 882);
+        }
+        // Out of range and the very end.
+        let dur = d.info().duration.unwrap();
+        assert!(matches!(
+            d.seek(dur + MediaTime::from_millis(1000)),
+            Err(Error::SeekOutOfRange { .. })
+        ));
+        assert!(matches!(
+            d.seek(MediaTime::from_millis(-1)),
+            Err(Error::SeekOutOfRange { .. })
+        ));
+        assert_eq!(d.seek(dur).unwrap(), dur);
+        assert!(
+            !d.next_frame(&mut f).unwrap(),
+            "{name}: read after seek to end"
+        );
+        // And back again.
+        d.seek(MediaTime::from_millis(100)).unwrap();
+        assert!(d.next_frame(&mut f).unwrap());
+        assert_eq!(f.pts(), MediaTime::from_millis(100));
+    }
+}
+
+/// A reader that hides `Seek`, like a pipe.
+struct Pipe(std::fs::File);
+impl std::io::Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Short reads, as a socket would give.
+        let n = buf.len().min(1500);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn non_seekable_stream_gives_the_same_samples() {
+    if media_dir().is_none() {
+        return;
+    }
+    for name in [
+        "speech_44k1_stereo.flac",
+        "speech_44k1_stereo.mp3",
+        "speech_44k1_stereo.ogg",
+        "speech_44k1_stereo_10s.wav",
+    ] {
+        let (_, _, linear) = decode_path(name).unwrap();
+        let file = std::fs::File::open(media(name).unwrap()).unwrap();
+        let ext = name.rsplit('.').next();
+        let mut d = Decoder::from_stream(Pipe(file), ext, DecoderConfig::default()).unwrap();
+        assert!(!d.info().seekable);
+        // Forward seek on a stream decodes and discards; backwards is refused.
+        let (_, s) = drain(&mut d);
+        assert_eq!(s.len(), linear.len(), "{name}");
+        assert!(s == linear, "{name}: samples differ");
+        assert!(matches!(
+            d.seek(MediaTime::ZERO),
+            Err(Error::NotSeekable { .. })
+        ));
+    }
+    // Forward seek on a stream.
+    let file = std::fs::File::open(media("speech_44k1_stereo.flac").unwrap()).unwrap();
+    let mut d = Decoder::from_stream(Pipe(file), None, DecoderConfig::default()).unwrap();
+    assert_eq!(
+        d.seek(MediaTime::from_millis(2000)).unwrap(),
+        MediaTime::from_millis(2000)
+    );
+    let mut f = AudioFrame::with_capacity(d.format(), d.frame_len());
+    assert!(d.next_frame(&mut f).unwrap());
+    assert_eq!(f.pts(), MediaTime::from_millis(2000));
+}
+
+#[test]
+fn m4a_from_a_stream_is_an_error_not_a_panic() {
+    let Some(p) = media("speech_44k1_stereo.m4a") else {
+        return;
+    };
+    // The moov box is at the end: a forward-only reader cannot reach it before mdat.
+    let file = std::fs::File::open(p).unwrap();
+    let r = std::panic::catch_unwind(|| {
+        Decoder::from_stream(Pipe(file), Some("m4a"), DecoderConfig::default())
+            .map(|mut d| drain(&mut d).1.len())
+    });
+    let r = r.expect("symphonia panicked on an MP4 stream");
+    println!(
+        "m4a from a stream: {:?}",
+        r.as_ref().map_err(|e| e.to_string())
+    );
+}
+
+#[test]
+fn preloaded_gives_independent_identical_streams() {
+    let Some(p) = media("speech_44k1_stereo.mp3") else {
+        return;
+    };
+    let pre = Preloaded::read(&p).unwrap();
+    assert_eq!(pre.hint(), Some("mp3"));
+    let mut a = pre.decoder(DecoderConfig::default()).unwrap();
+    let mut b = pre.decoder(DecoderConfig::default()).unwrap();
+    // The bytes are shared, not copied.
+    assert!(Arc::ptr_eq(&pre.bytes(), &pre.bytes()));
+    assert_eq!(Arc::strong_count(&pre.bytes()), 4); // pre + a + b + this temporary
+    let mut fa = AudioFrame::with_capacity(a.format(), a.frame_len());
+    let mut fb = AudioFrame::with_capacity(b.format(), b.frame_len());
+    // Interleave: advance `a` by 100 frames first; `b` must be unaffected.
+    let mut sa = Vec::new();
+    for _ in 0..100 {
+        assert!(a.next_frame(&mut fa).unwrap());
+        sa.extend_from_slice(fa.samples());
+    }
+    let mut sb = Vec::new();
+    loop {
+        let more_b = b.next_frame(&mut fb).unwrap();
+        if more_b {
+            sb.extend_from_slice(fb.samples());
+        }
+        let more_a = a.next_frame(&mut fa).unwrap();
+        if more_a {
+            sa.extend_from_slice(fa.samples());
+        }
+        if !more_a && !more_b {
+            break;
+        }
+    }
+    assert_eq!(sa.len(), 2_646_000 * 2);
+    assert!(sa == sb);
+    let (_, _, from_path) = decode_path("speech_44k1_stereo.mp3").unwrap();
+    assert!(sa == from_path);
+}
+
+#[test]
+fn decoder_is_a_send_boxed_source() {
+    let Some(p) = media("prompt_8k_mono.wav") else {
+        return;
+    };
+    let src: Box<dyn AudioSource> = Box::new(Decoder::open(p).unwrap());
+    let n = std::thread::spawn(move || {
+        let mut src = src;
+        let mut f = AudioFrame::with_capacity(src.format(), src.max_frames());
+        let mut n = 0;
+        while src.read(&mut f).unwrap() {
+            n += f.frames();
+        }
+        n
+    })
+    .join()
+    .unwrap();
+    assert_eq!(n, 28_047);
+}
+
+#[test]
+fn read_does_not_grow_the_output_frame() {
+    let Some(p) = media("speech_44k1_stereo.ogg") else {
+        return;
+    };
+    let mut d = Decoder::open(p).unwrap();
+    let mut f = AudioFrame::with_capacity(d.format(), d.frame_len());
+    let cap = f.capacity_frames();
+    let ptr = f.samples().as_ptr();
+    let mut n = 0;
+    while d.next_frame(&mut f).unwrap() {
+        n += 1;
+        assert_eq!(f.capacity_frames(), cap);
+    }
+    // Same allocation throughout.
+    assert_eq!(f.samples().as_ptr(), ptr);
+    assert_eq!(n, 3000);
+    assert_eq!(d.stats().buffer_grows, 0);
+}
