@@ -376,3 +376,33 @@ fn read_does_not_grow_the_output_frame() {
     assert_eq!(n, 3000);
     assert_eq!(d.stats().buffer_grows, 0);
 }
+
+/// Decode speed from memory, per format (run with `--release --ignored --nocapture`; the
+/// criterion bench `cargo bench -p voxflow-benches --bench decode` measures the same).
+#[test]
+#[ignore]
+fn decode_speed() {
+    let Some(dir) = media_dir() else { return };
+    for &(name, ..) in FILES {
+        let pre = Preloaded::read(dir.join(name)).unwrap();
+        let mut best = Duration::MAX;
+        let mut audio = 0.0;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let mut d = pre.decoder(DecoderConfig::default()).unwrap();
+            let mut f = AudioFrame::with_capacity(d.format(), d.frame_len());
+            let mut n = 0u64;
+            while d.read(&mut f).unwrap() {
+                n += f.frames() as u64;
+            }
+            best = best.min(t0.elapsed());
+            audio = n as f64 / f64::from(d.format().rate);
+        }
+        println!(
+            "decode {name}: {:?} for {audio:.1} s = {:.0}x real time, {:.0} us per second of audio",
+            best,
+            audio / best.as_secs_f64(),
+            best.as_secs_f64() * 1e6 / audio
+        );
+    }
+}
