@@ -2,6 +2,7 @@
 //! frames, grouped by preset, channel count and output frame size.
 //!
 //! `cargo bench -p voxflow-benches --bench resample`
+#![allow(clippy::expect_used)] // a bench that cannot set up should stop loudly
 
 use std::hint::black_box;
 use std::time::Duration;

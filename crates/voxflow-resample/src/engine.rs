@@ -81,8 +81,10 @@ pub(crate) fn build(preset: Preset, fin: u32, fout: u32, channels: usize) -> Res
                 WindowFunction::BlackmanHarris2,
                 FixedSync::Both,
             )?;
-            // Exact for Fft: half the output block.
-            let delay = rubato::Resampler::output_delay(&rs);
+            // The filter is centred on input sample floor(fft_size_in / 2); rubato reports
+            // fft_size_out / 2, which is half a sample late when fft_size_in is odd.
+            let centre = (rs.fft_size_in() / 2) as f64 * f64::from(fout) / f64::from(fin);
+            let delay = centre.round() as usize;
             return Ok(Built {
                 rs: Box::new(rs),
                 engine: Engine::Fft,

@@ -1,5 +1,6 @@
 //! Measured quality: passband ripple, stopband/alias rejection, delay and pts, output length.
 //! Each test prints its figures (run with `--nocapture` to see them) and fails on regression.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 mod common;
 use common::*;

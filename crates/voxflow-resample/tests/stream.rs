@@ -1,4 +1,5 @@
 //! Streaming behaviour: sample counts across random frame sizes, remix gains, traces, errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 mod common;
 use common::*;
