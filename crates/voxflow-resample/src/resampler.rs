@@ -19,8 +19,8 @@ pub enum Preset {
     /// (half-length ≤ 2.5 ms at the lower rate) processed in 1 ms chunks. Rolls off early
     /// and is the slowest per sample; for live, interactive paths.
     LowLatency,
-    /// The default: FFT resampler with a 160-sample (at the lower rate) Blackman-Harris²
-    /// filter; flat to about 0.85 × Nyquist, stopband > 120 dB.
+    /// The default: FFT resampler with a ≈150-sample (at the lower rate) Blackman-Harris²
+    /// filter; flat within 0.1 dB to 0.85 × Nyquist, stopband ≥ 100 dB (measured ≈ 138 dB).
     #[default]
     Balanced,
     /// FFT resampler with a 256-sample (or longer) filter at the lower rate: flat within
@@ -338,12 +338,12 @@ impl Resampler {
         let out_max = rs.output_frames_max();
         let och = usize::from(self.output.channels);
         if self.fifo_end + out_max > self.fifo.len() / och {
-            // cannot fail to make room: poll only processes while fewer than frame_len frames
-            // are buffered, and the fifo holds frame_len + out_max.
-            let och_ = och;
+            // Compacting always makes room: poll only processes while fewer than frame_len
+            // frames are buffered, and the fifo holds frame_len + out_max. (Inline because `rs`
+            // borrows self.rs.)
             if self.fifo_start > 0 {
                 self.fifo
-                    .copy_within(self.fifo_start * och_..self.fifo_end * och_, 0);
+                    .copy_within(self.fifo_start * och..self.fifo_end * och, 0);
                 self.fifo_end -= self.fifo_start;
                 self.fifo_start = 0;
             }
