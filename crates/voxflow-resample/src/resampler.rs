@@ -142,6 +142,9 @@ pub struct Resampler {
     base_pts: Option<MediaTime>,
     traces: [(u64, Trace); TRACE_SLOTS],
     n_traces: usize,
+    /// Passthrough: one whole output frame copied once from the input, handed to `poll` by
+    /// swapping frames (no second copy). Empty when unused.
+    stash: AudioFrame,
 }
 
 impl std::fmt::Debug for Resampler {
@@ -263,6 +266,14 @@ impl Resampler {
             base_pts: None,
             traces: [(0, Trace::EMPTY); TRACE_SLOTS],
             n_traces: 0,
+            stash: AudioFrame::with_capacity(
+                output,
+                if engine == Engine::Passthrough {
+                    frame_len
+                } else {
+                    0
+                },
+            ),
         })
     }
 
@@ -413,6 +424,17 @@ impl Resampler {
             .map_err(|_| Error::Buffer {
                 what: "output frame",
             })?;
+        self.stamp_output(n, out);
+        self.fifo_start += n;
+        if self.fifo_start == self.fifo_end {
+            self.fifo_start = 0;
+            self.fifo_end = 0;
+        }
+        Ok(())
+    }
+
+    /// Sets the pts and trace of the next `n` output sample frames, now in `out`.
+    fn stamp_output(&mut self, n: usize, out: &mut AudioFrame) {
         let base = self.base_pts.unwrap_or(MediaTime::new(0, self.output.rate));
         out.set_pts(base.add_ticks(i64::try_from(self.emitted).unwrap_or(i64::MAX)));
         // The input holding the instant of this frame's first sample.
@@ -429,13 +451,7 @@ impl Resampler {
         if self.n_traces > 0 {
             out.set_trace(self.traces[0].1);
         }
-        self.fifo_start += n;
         self.emitted += n as u64;
-        if self.fifo_start == self.fifo_end {
-            self.fifo_start = 0;
-            self.fifo_end = 0;
-        }
-        Ok(())
     }
 
     fn push_inner(&mut self, input: &AudioFrame) -> Result<(), Error> {
@@ -479,6 +495,17 @@ impl Resampler {
                 &mut self.pending[self.pend_end * rch..(self.pend_end + n) * rch],
             );
             self.pend_end += n;
+        } else if self.engine == Engine::Passthrough
+            && n == self.frame_len
+            && self.fifo_len() == 0
+            && self.stash.is_empty()
+            && self.stash.capacity_frames() >= n
+        {
+            // Whole frames in, whole frames out: the only copy is this one.
+            self.stash.copy_from(input).map_err(|_| Error::Buffer {
+                what: "passthrough frame",
+            })?;
+            self.produced += n as u64;
         } else {
             let och = self.och();
             let cap = self.fifo.len() / och;
@@ -514,6 +541,15 @@ impl Resampler {
     }
 
     fn poll_inner(&mut self, out: &mut AudioFrame) -> Result<bool, Error> {
+        if !self.stash.is_empty() {
+            // Hand the stashed frame over by swapping buffers; `out`'s old buffer becomes the
+            // next stash (used again only if it can hold a whole frame).
+            std::mem::swap(out, &mut self.stash);
+            self.stash.clear();
+            let n = out.frames();
+            self.stamp_output(n, out);
+            return Ok(true);
+        }
         loop {
             if self.fifo_len() >= self.frame_len {
                 self.emit(self.frame_len, out)?;
@@ -558,6 +594,9 @@ impl AudioStage for Resampler {
     }
 
     fn input_frames_next(&self) -> usize {
+        if !self.stash.is_empty() {
+            return 0;
+        }
         let have = self.fifo_len();
         if have >= self.frame_len {
             return 0;
@@ -608,6 +647,7 @@ impl AudioStage for Resampler {
         self.finished = false;
         self.base_pts = None;
         self.n_traces = 0;
+        self.stash.clear();
     }
 
     fn delay(&self) -> MediaTime {
