@@ -129,7 +129,9 @@ impl AudioSink for CollectSink {
 /// Sample encoding of a [`WavSink`] file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WavFormat {
-    /// 16-bit signed integer PCM (samples clamped to [-1, 1], scaled by 32767, rounded).
+    /// 16-bit signed integer PCM: samples scaled by 32768, rounded and clamped to
+    /// `-32768..=32767` — the inverse of the decoder's `n / 32768`, so 16-bit input written back
+    /// is bit-exact.
     Pcm16,
     /// 32-bit IEEE float (written as is).
     Float32,
@@ -331,7 +333,7 @@ impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
             match self.sample {
                 WavFormat::Pcm16 => {
                     for (d, &s) in buf.chunks_exact_mut(2).zip(chunk) {
-                        let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+                        let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
                         d.copy_from_slice(&v.to_le_bytes());
                     }
                 }
@@ -373,7 +375,7 @@ mod tests {
         let fmt = AudioFormat::new(8_000, 2).unwrap();
         let mut wav = WavSink::new(Cursor::new(Vec::new()), fmt, WavFormat::Pcm16).unwrap();
         let f =
-            AudioFrame::from_interleaved(fmt, vec![1.0, -1.0, 0.5, 2.0], MediaTime::ZERO).unwrap();
+            AudioFrame::from_interleaved(fmt, vec![1.0, -1.0, 0.5, -2.0], MediaTime::ZERO).unwrap();
         wav.write(&f).unwrap();
         wav.finish().unwrap();
         let b = wav.into_inner().unwrap().into_inner();
@@ -388,7 +390,7 @@ mod tests {
             .chunks_exact(2)
             .map(|c| i16::from_le_bytes([c[0], c[1]]))
             .collect();
-        assert_eq!(s, [32767, -32767, 16384, 32767]);
+        assert_eq!(s, [32767, -32768, 16384, -32768]);
     }
 
     #[test]
