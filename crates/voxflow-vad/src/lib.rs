@@ -1,1 +1,17 @@
 #![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+pub mod eval;
+pub mod features;
+mod model;
+pub mod models;
+mod turn;
+mod vad;
+pub mod wav;
+
+pub use error::Error;
+pub use model::{Decision, HOP, MODEL_RATE, ModelKind, SpeechModel};
+pub use turn::{TurnConfig, TurnDetector, TurnEvent, TurnState, turns};
+pub use vad::{Segment, Vad, VadConfig, VadFrame, segments};

@@ -1,0 +1,110 @@
+#![allow(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! Steady-state processing allocates nothing (counting global allocator).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use voxflow_core::{AudioFormat, AudioFrame, MediaTime};
+use voxflow_vad::{ModelKind, TurnConfig, TurnDetector, Vad, VadConfig};
+
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator, only counting calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn fill(frame: &mut AudioFrame, k: usize, n: usize, ch: usize, rate: f32) {
+    frame.reset(frame.format());
+    frame.set_frames(n).unwrap();
+    for (i, s) in frame.samples_mut().chunks_mut(ch).enumerate() {
+        let t = (k * n + i) as f32 / rate;
+        // 200 Hz buzz switching on and off every 0.5 s (speech-like level changes).
+        let on = ((t * 2.0) as u32).is_multiple_of(2);
+        let v = if on {
+            0.2 * (std::f32::consts::TAU * 200.0 * t).sin()
+        } else {
+            0.001 * (t * 9000.0).sin()
+        };
+        s.fill(v);
+    }
+    frame.set_pts(MediaTime::new((k * n) as i64, rate as u32));
+}
+
+#[test]
+fn vad_and_turns_do_not_allocate_in_steady_state() {
+    let mut models = vec![ModelKind::Voxflow, ModelKind::Energy];
+    if ModelKind::Earshot.is_available() {
+        models.push(ModelKind::Earshot);
+    }
+    for model in models {
+        for (rate, ch) in [(16_000u32, 1u16), (48_000, 2), (8_000, 1)] {
+            let fmt = AudioFormat::new(rate, ch).unwrap();
+            let n = rate as usize / 50; // 20 ms frames
+            let mut vad = Vad::new(VadConfig::new(fmt).model(model)).unwrap();
+            let mut frame = AudioFrame::with_capacity(fmt, n);
+            let mut seen = 0usize;
+            for k in 0..50 {
+                fill(&mut frame, k, n, ch.into(), rate as f32);
+                vad.process(&frame, |_, _| seen += 1).unwrap();
+            }
+            let before = ALLOCS.load(Ordering::Relaxed);
+            for k in 50..300 {
+                fill(&mut frame, k, n, ch.into(), rate as f32);
+                vad.push(&frame).unwrap();
+                while let Some(v) = vad.poll().unwrap() {
+                    seen += usize::from(v.probability >= 0.0);
+                }
+            }
+            let after = ALLOCS.load(Ordering::Relaxed);
+            assert_eq!(after - before, 0, "{model} at {rate} Hz × {ch} allocated");
+            assert!(seen > 500);
+        }
+    }
+    // The turn detector with a 48 kHz output rate: no allocation while no turn ends.
+    let fmt = AudioFormat::new(48_000, 1).unwrap();
+    let mut td = TurnDetector::from_config(
+        VadConfig::new(fmt),
+        TurnConfig {
+            min_silence: Duration::from_secs(100),
+            audio_rate: 48_000,
+            ..TurnConfig::default()
+        },
+    )
+    .unwrap();
+    let mut frame = AudioFrame::with_capacity(fmt, 480);
+    for k in 0..100 {
+        fill(&mut frame, k, 480, 1, 48_000.0);
+        td.process(&frame).unwrap();
+        while td.poll_event().is_some() {}
+    }
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for k in 100..400 {
+        fill(&mut frame, k, 480, 1, 48_000.0);
+        td.process(&frame).unwrap();
+    }
+    assert_eq!(
+        ALLOCS.load(Ordering::Relaxed) - before,
+        0,
+        "turn detector allocated"
+    );
+}
