@@ -36,6 +36,11 @@ pub struct DecoderConfig {
     /// Give up with [`Error::Malformed`] after this many consecutive packets fail (a stream of
     /// garbage). Default 64.
     pub max_consecutive_errors: u32,
+    /// Read uncompressed PCM WAV (8-bit unsigned, 16/24/32-bit signed, 32/64-bit float, plain
+    /// or `WAVE_FORMAT_EXTENSIBLE`) directly into a buffer allocated at open, instead of through
+    /// symphonia's demuxer, which allocates every packet. The samples are bit-identical either
+    /// way. Default `true`; `false` is for comparisons.
+    pub wav_fast_path: bool,
 }
 
 impl Default for DecoderConfig {
@@ -46,6 +51,7 @@ impl Default for DecoderConfig {
             conceal_corrupt: true,
             report_corrupt: false,
             max_consecutive_errors: 64,
+            wav_fast_path: true,
         }
     }
 }
@@ -78,6 +84,12 @@ impl DecoderConfig {
     /// Sets [`max_consecutive_errors`](Self::max_consecutive_errors).
     pub fn with_max_consecutive_errors(mut self, n: u32) -> Self {
         self.max_consecutive_errors = n;
+        self
+    }
+
+    /// Sets [`wav_fast_path`](Self::wav_fast_path).
+    pub fn with_wav_fast_path(mut self, on: bool) -> Self {
+        self.wav_fast_path = on;
         self
     }
 

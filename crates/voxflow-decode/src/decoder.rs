@@ -16,6 +16,7 @@ use symphonia::core::units::{TimeBase, Timestamp};
 use voxflow_core::{AudioFormat, AudioFrame, AudioSource, MediaTime};
 
 use crate::source::{SeekableReader, SharedBytes, StreamReader};
+use crate::wav::{Block, Coding, WavPcm};
 use crate::{DecoderConfig, Error};
 
 /// What is known about the decoded stream, from the container and the first decoded packet.
@@ -67,12 +68,29 @@ pub struct DecodeStats {
     pub buffer_grows: u32,
 }
 
+/// What the source-specific part of a seek did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Moved {
+    /// The reader is at (or just before) the target: decode up to it.
+    Reader,
+    /// The seek is complete (the target was buffered, or the input ends before it).
+    Done,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Packets remain to be read.
     Running,
     /// No more packets: drain the buffer, then deliver `pending` (if any), then end.
     Draining,
+}
+
+/// Where packets come from.
+enum Source {
+    /// symphonia's demuxer (every container; the packets go through `Decoder::codec`).
+    Packets(Box<dyn FormatReader>),
+    /// PCM WAV read directly: no per-packet allocation (see `crate::wav`).
+    Wav(WavPcm),
 }
 
 /// A streaming audio decoder: any container and codec symphonia reads (WAV, FLAC, MP3, Ogg
@@ -85,7 +103,8 @@ enum State {
 /// [`AudioSource::read`] (or [`next_frame`](Self::next_frame) for this crate's error type) in a
 /// loop.
 pub struct Decoder {
-    reader: Box<dyn FormatReader>,
+    source: Source,
+    /// The codec (for the WAV fast path: symphonia's PCM codec, kept for its name only).
     codec: Box<dyn AudioDecoder>,
     track_id: u32,
     time_base: Option<TimeBase>,
@@ -308,12 +327,31 @@ impl Decoder {
             .or(codec.codec_params().max_frames_per_packet)
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(0);
+        // PCM WAV is read directly (after symphonia parsed the header), unless turned off.
+        let wav_coding = Coding::from_codec(params.codec)
+            .filter(|_| config.wav_fast_path && container == "wave")
+            .filter(|_| rate > 0 && channels > 0);
+        let bits_per_sample = params.bits_per_sample;
+        let num_frames = track.num_frames;
+        let source = match wav_coding {
+            // The reader has read the header only: its stream is at the first data byte.
+            Some(coding) => match WavPcm::new(reader.into_inner(), coding, channels, num_frames) {
+                Some(wav) => Source::Wav(wav),
+                None => {
+                    return Err(Error::Malformed {
+                        context: "WAV format chunk",
+                        detail: "zero bytes per sample frame".into(),
+                    });
+                }
+            },
+            None => Source::Packets(reader),
+        };
         let info = StreamInfo {
             container,
             codec: codec.codec_info().short_name,
             sample_rate: rate,
             channels: u16::try_from(channels).unwrap_or(0),
-            bits_per_sample: params.bits_per_sample,
+            bits_per_sample,
             total_frames,
             duration: None,
             encoder_delay: delay,
@@ -321,7 +359,7 @@ impl Decoder {
             seekable,
         };
         let mut dec = Decoder {
-            reader,
+            source,
             codec,
             track_id,
             time_base,
@@ -355,12 +393,15 @@ impl Decoder {
     }
 
     /// Reads packets until one decodes to audio (or the stream ends), then sets the format and
-    /// allocates the sample buffer.
+    /// allocates the sample buffer. The WAV fast path reads its first block instead.
     fn prime(&mut self) -> Result<(), Error> {
+        if matches!(self.source, Source::Wav(_)) {
+            return self.prime_wav();
+        }
         let mut first: Option<(u32, usize, usize, usize, i64)> = None; // rate, ch, frames, cap, start
         let mut errors = 0u32;
         while first.is_none() {
-            let packet = match self.reader.next_packet() {
+            let packet = match self.next_packet() {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
                 Err(SymError::DecodeError(_)) => {
@@ -415,6 +456,54 @@ impl Decoder {
             Some((r, c, ..)) => (r, c),
             None => (self.info.sample_rate, usize::from(self.info.channels)),
         };
+        self.set_format(rate, channels)?;
+        if let Some((_, _, frames, cap, _)) = first {
+            self.max_packet = self.max_packet.max(frames).max(cap);
+        }
+        if self.max_packet == 0 {
+            self.max_packet = 8192;
+        }
+        self.allocate_pcm();
+        if let Some((_, _, frames, _, start)) = first {
+            self.origin = Some(start);
+            self.expected_start = Some(start.saturating_add(frames as i64));
+            self.copy_last_decoded(0);
+        } else {
+            self.state = State::Draining;
+        }
+        Ok(())
+    }
+
+    /// [`prime`](Self::prime) for the WAV fast path: the header gives the format; the first
+    /// block is read now, as the first packet is on the other path.
+    fn prime_wav(&mut self) -> Result<(), Error> {
+        self.set_format(self.info.sample_rate, usize::from(self.info.channels))?;
+        // Blocks of at least 1024 sample frames (fewer, larger reads), one output frame when
+        // frames are longer.
+        self.max_packet = self.frame_len.max(1024);
+        if let Source::Wav(wav) = &mut self.source {
+            wav.allocate(self.max_packet);
+        }
+        self.allocate_pcm();
+        self.origin = Some(0);
+        self.read_wav_block();
+        match self.pending.take() {
+            // Nothing at all where the header promised data: an open error, as on the
+            // symphonia path.
+            Some(Error::Truncated { .. }) if self.tail == 0 => Err(Error::Truncated {
+                context: "first packet",
+                at: MediaTime::ZERO,
+            }),
+            Some(Error::Io(e)) if self.tail == 0 => Err(Error::Io(e)),
+            other => {
+                self.pending = other;
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets the output format (and what follows from it: frame length, duration).
+    fn set_format(&mut self, rate: u32, channels: usize) -> Result<(), Error> {
         let channels_u16 = u16::try_from(channels).unwrap_or(0);
         self.format = AudioFormat::new(rate, channels_u16).map_err(|e| Error::Malformed {
             context: "stream format",
@@ -436,23 +525,14 @@ impl Decoder {
             .info
             .total_frames
             .map(|n| MediaTime::new(i64::try_from(n).unwrap_or(i64::MAX), rate));
-        if let Some((_, _, frames, cap, _)) = first {
-            self.max_packet = self.max_packet.max(frames).max(cap);
-        }
-        if self.max_packet == 0 {
-            self.max_packet = 8192;
-        }
-        // Room for one output frame plus two packets, so compaction is rare.
-        let cap = (self.frame_len + 2 * self.max_packet) * channels;
-        self.pcm = vec![0.0; cap];
-        if let Some((_, _, frames, _, start)) = first {
-            self.origin = Some(start);
-            self.expected_start = Some(start.saturating_add(frames as i64));
-            self.copy_last_decoded(0);
-        } else {
-            self.state = State::Draining;
-        }
         Ok(())
+    }
+
+    /// Allocates the sample buffer: room for one output frame plus two of the largest packets,
+    /// so compaction is rare.
+    fn allocate_pcm(&mut self) {
+        let cap = (self.frame_len + 2 * self.max_packet) * usize::from(self.format.channels);
+        self.pcm = vec![0.0; cap];
     }
 
     /// Packet-timeline position (sample frames) of the first sample the codec will output for
@@ -535,13 +615,35 @@ impl Decoder {
         self.codec
             .last_decoded()
             .copy_to_slice_interleaved::<f32, _>(&mut pcm[tail..tail + n]);
-        self.tail += n;
+        self.commit(frames, skip);
+    }
+
+    /// Makes the `frames` sample frames written at `tail` part of the buffer, dropping the
+    /// first `skip` of them.
+    fn commit(&mut self, frames: usize, skip: usize) {
         let ch = usize::from(self.format.channels);
+        self.tail += frames * ch;
         self.head += skip.min(frames) * ch;
         if self.head >= self.tail {
             self.head = 0;
             self.tail = 0;
         }
+    }
+
+    /// After a seek: how many leading frames of `frames` decoded ones starting at output
+    /// position `pos` to drop to reach the seek target (clearing the target once reached), or
+    /// `None` when all of them lie before it. `Some(0)` without a seek target.
+    fn seek_skip(&mut self, pos: i64, frames: usize) -> Option<usize> {
+        let Some(target) = self.seek_target else {
+            return Some(0);
+        };
+        let end = pos.saturating_add(frames as i64);
+        if end <= target {
+            return None;
+        }
+        self.seek_target = None;
+        self.next_pts = pos.max(target);
+        Some(usize::try_from(target.saturating_sub(pos)).unwrap_or(0))
     }
 
     fn append_silence(&mut self, frames: usize) {
@@ -565,7 +667,11 @@ impl Decoder {
     /// returned only with `report_corrupt`; stop errors are parked in `pending`.
     fn fill(&mut self) -> Result<(), Error> {
         while self.state == State::Running && self.buffered_frames() < self.frame_len {
-            let packet = match self.reader.next_packet() {
+            if matches!(self.source, Source::Wav(_)) {
+                self.read_wav_block();
+                continue;
+            }
+            let packet = match self.next_packet() {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     self.state = State::Draining;
@@ -608,6 +714,40 @@ impl Decoder {
             self.decode_packet(&packet)?;
         }
         Ok(())
+    }
+
+    /// The demuxer's next packet (`None` on the WAV fast path, which has no packets).
+    fn next_packet(&mut self) -> Result<Option<Packet>, SymError> {
+        match &mut self.source {
+            Source::Packets(reader) => reader.next_packet(),
+            Source::Wav(_) => Ok(None),
+        }
+    }
+
+    /// WAV fast path: reads one block straight into the sample buffer (one "packet").
+    fn read_wav_block(&mut self) {
+        let Source::Wav(wav) = &mut self.source else {
+            return;
+        };
+        let room = wav.block_frames() * usize::from(self.format.channels);
+        self.reserve(room);
+        let Source::Wav(wav) = &mut self.source else {
+            return;
+        };
+        match wav.read_block(&mut self.pcm[self.tail..]) {
+            Ok(Block::Frames { start, frames }) => {
+                self.stats.packets_decoded += 1;
+                if let Some(skip) = self.seek_skip(start, frames) {
+                    self.commit(frames, skip);
+                }
+            }
+            Ok(Block::End) => self.state = State::Draining,
+            Ok(Block::Truncated) => self.finish_with(Error::Truncated {
+                context: "packet",
+                at: MediaTime::ZERO,
+            }),
+            Err(e) => self.finish_with(Error::Io(e)),
+        }
     }
 
     fn finish_with(&mut self, e: Error) {
@@ -654,18 +794,9 @@ impl Decoder {
                         )?;
                     }
                 }
-                match self.seek_target {
-                    Some(target) => {
-                        let end = pos.saturating_add(frames as i64);
-                        if end <= target {
-                            return Ok(()); // entirely before the seek target: discard
-                        }
-                        self.seek_target = None;
-                        let skip = target.saturating_sub(pos).max(0);
-                        self.next_pts = pos.max(target);
-                        self.copy_last_decoded(usize::try_from(skip).unwrap_or(usize::MAX));
-                    }
-                    None => self.copy_last_decoded(0),
+                // (`None`: entirely before the seek target, discarded.)
+                if let Some(skip) = self.seek_skip(pos, frames) {
+                    self.copy_last_decoded(skip);
                 }
                 Ok(())
             }
@@ -869,39 +1000,12 @@ impl Decoder {
         if !self.info.seekable && target < self.next_pts {
             return Err(Error::NotSeekable { requested: to });
         }
-        let origin = self.origin.unwrap_or(0);
-        let ts = self.frames_to_ts(target.saturating_add(origin));
-        let seeked = self.reader.seek(
-            SeekMode::Accurate,
-            SeekTo::Timestamp {
-                ts: Timestamp::new(ts),
-                track_id: self.track_id,
-            },
-        );
-        match seeked {
-            Ok(_) => {}
-            Err(SymError::SeekError(SeekErrorKind::OutOfRange)) => {
-                // Past the last packet: the stream is over at this point.
-                if self.info.total_frames.is_some() {
-                    self.end_at(target);
-                    return Ok(self.position());
-                }
-                return Err(out_of_range);
-            }
-            Err(SymError::SeekError(SeekErrorKind::ForwardOnly | SeekErrorKind::Unseekable)) => {
-                return Err(Error::NotSeekable { requested: to });
-            }
-            Err(SymError::IoError(e)) if is_eof(&e) => {
-                self.end_at(target);
-                return Ok(self.position());
-            }
-            Err(SymError::IoError(e)) => return Err(Error::Io(e)),
-            Err(e) => {
-                return Err(Error::Malformed {
-                    context: "seek",
-                    detail: e.to_string(),
-                });
-            }
+        let moved = match self.source {
+            Source::Packets(_) => self.seek_packets(target, to, out_of_range)?,
+            Source::Wav(_) => self.seek_wav(target, to)?,
+        };
+        if moved == Moved::Done {
+            return Ok(self.position());
         }
         self.codec.reset();
         self.head = 0;
@@ -926,6 +1030,81 @@ impl Decoder {
             self.next_pts = target;
         }
         Ok(self.position())
+    }
+
+    /// Seeks symphonia's demuxer to (near) `target`.
+    fn seek_packets(
+        &mut self,
+        target: i64,
+        to: MediaTime,
+        out_of_range: Error,
+    ) -> Result<Moved, Error> {
+        let origin = self.origin.unwrap_or(0);
+        let ts = self.frames_to_ts(target.saturating_add(origin));
+        let Source::Packets(reader) = &mut self.source else {
+            return Ok(Moved::Reader);
+        };
+        let seeked = reader.seek(
+            SeekMode::Accurate,
+            SeekTo::Timestamp {
+                ts: Timestamp::new(ts),
+                track_id: self.track_id,
+            },
+        );
+        match seeked {
+            Ok(_) => Ok(Moved::Reader),
+            Err(SymError::SeekError(SeekErrorKind::OutOfRange)) => {
+                // Past the last packet: the stream is over at this point.
+                if self.info.total_frames.is_some() {
+                    self.end_at(target);
+                    return Ok(Moved::Done);
+                }
+                Err(out_of_range)
+            }
+            Err(SymError::SeekError(SeekErrorKind::ForwardOnly | SeekErrorKind::Unseekable)) => {
+                Err(Error::NotSeekable { requested: to })
+            }
+            Err(SymError::IoError(e)) if is_eof(&e) => {
+                self.end_at(target);
+                Ok(Moved::Done)
+            }
+            Err(SymError::IoError(e)) => Err(Error::Io(e)),
+            Err(e) => Err(Error::Malformed {
+                context: "seek",
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    /// WAV fast path: a target inside the buffered samples drops up to it; otherwise the
+    /// reader moves to the target's byte offset exactly (seekable input) or reads and discards
+    /// up to it (stream).
+    fn seek_wav(&mut self, target: i64, to: MediaTime) -> Result<Moved, Error> {
+        if target >= self.next_pts && target <= self.buffer_end_pts() {
+            let skip = usize::try_from(target - self.next_pts).unwrap_or(0);
+            self.head += skip * usize::from(self.format.channels);
+            if self.head >= self.tail {
+                self.head = 0;
+                self.tail = 0;
+            }
+            self.next_pts = target;
+            return Ok(Moved::Done);
+        }
+        let Source::Wav(wav) = &mut self.source else {
+            return Ok(Moved::Reader);
+        };
+        match wav.seek_frame(u64::try_from(target).unwrap_or(0)) {
+            Ok(()) => Ok(Moved::Reader),
+            Err(e) if is_eof(&e) => {
+                // A stream that ends before the target.
+                self.end_at(target);
+                Ok(Moved::Done)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                Err(Error::NotSeekable { requested: to })
+            }
+            Err(e) => Err(Error::Io(e)),
+        }
     }
 
     fn end_at(&mut self, target: i64) {

@@ -7,6 +7,7 @@ mod decoder;
 mod error;
 mod source;
 pub mod testing;
+mod wav;
 
 pub use config::{DecoderConfig, MAX_FRAME_DURATION};
 pub use decoder::{DecodeStats, Decoder, StreamInfo};
