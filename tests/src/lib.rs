@@ -20,7 +20,10 @@ pub fn shared_data() -> Option<PathBuf> {
         return Some(dir);
     }
     let msg = format!("shared test data not found at {}", dir.display());
-    assert!(std::env::var_os("VOXFLOW_REQUIRE_DATA").is_none(), "{msg} (VOXFLOW_REQUIRE_DATA is set)");
+    assert!(
+        std::env::var_os("VOXFLOW_REQUIRE_DATA").is_none(),
+        "{msg} (VOXFLOW_REQUIRE_DATA is set)"
+    );
     eprintln!("skipping: {msg}");
     None
 }
