@@ -19,3 +19,11 @@ pub use voxflow_resample as resample;
 /// Threads, ring links, pacing and latency reports (`voxflow-pipeline`).
 #[cfg(feature = "pipeline")]
 pub use voxflow_pipeline as pipeline;
+
+/// Opus encode/decode, RTP packetization and Ogg Opus files (`voxflow-encode`).
+#[cfg(feature = "encode")]
+pub use voxflow_encode as encode;
+
+/// Voice activity detection and turn detection (`voxflow-vad`).
+#[cfg(feature = "vad")]
+pub use voxflow_vad as vad;
