@@ -20,6 +20,6 @@ pub use rtp::{
     RTP_FIXED_HEADER_LEN, RTP_MAX_CSRCS, RTP_VERSION, RtpError, RtpExtension, RtpHeader, RtpPacket,
     write_extension_elements,
 };
-pub use stage::{AudioSink, AudioSource, AudioStage, PacketStage};
+pub use stage::{AudioSink, AudioSource, AudioStage, PacketSink, PacketStage};
 pub use time::{MediaTime, RtpTimestampUnwrapper, seq_diff};
 pub use trace::{Stamp, TRACE_CAPACITY, Trace};

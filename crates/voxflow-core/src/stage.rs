@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use crate::{AudioFormat, AudioFrame, Error, MediaTime};
+use crate::{AudioFormat, AudioFrame, Error, MediaTime, Packet};
 
 /// Produces PCM frames: a decoder, a capture callback's ring, a test signal.
 pub trait AudioSource: Send {
@@ -95,6 +95,25 @@ pub trait AudioSink: Send {
     }
 }
 
+/// Consumes encoded [`Packet`]s: an Ogg Opus file writer, an RTP sender, a test collector.
+///
+/// The packet counterpart of [`AudioSink`], at the end of a chain whose last stage is a
+/// [`PacketStage`] (an encoder). Real-time contract: `write` does not allocate or lock in
+/// steady state (reuse buffers sized at construction); a sink that does I/O that may block
+/// belongs behind a ring on its own thread.
+pub trait PacketSink: Send {
+    /// A short name for traces and reports (e.g. `"ogg"`, `"rtp"`).
+    fn name(&self) -> &'static str;
+
+    /// Consumes one packet. The packet's trace already holds this sink's stamp.
+    fn write(&mut self, packet: &Packet) -> Result<(), Error>;
+
+    /// Called once after the last packet (finish files, send end-of-stream).
+    fn finish(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 /// A packet-domain stage with a push/poll interface: an encoder (frames in, packets out), a
 /// packetizer, a jitter buffer (packets in, frames out).
 ///
@@ -128,7 +147,6 @@ pub trait PacketStage: Send {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Packet;
 
     struct Null;
     impl AudioSource for Null {
@@ -156,6 +174,14 @@ mod tests {
             Ok(())
         }
     }
+    impl PacketSink for Null {
+        fn name(&self) -> &'static str {
+            "null"
+        }
+        fn write(&mut self, _: &Packet) -> Result<(), Error> {
+            Ok(())
+        }
+    }
     impl PacketStage for Null {
         type Input = AudioFrame;
         type Output = Packet;
@@ -176,6 +202,9 @@ mod tests {
         let src: Box<dyn AudioSource> = Box::new(Null);
         let sink: Box<dyn AudioSink> = Box::new(Null);
         let pkt: Box<dyn PacketStage<Input = AudioFrame, Output = Packet>> = Box::new(Null);
+        let mut psink: Box<dyn PacketSink> = Box::new(Null);
+        assert!(psink.write(&Packet::default()).is_ok());
+        assert!(psink.finish().is_ok());
         let stage: Box<dyn AudioStage> = Box::new(crate::Reframer::new(
             AudioFormat {
                 rate: 8000,
@@ -188,9 +217,16 @@ mod tests {
         is_send(&sink);
         is_send(&pkt);
         is_send(&stage);
+        is_send(&psink);
         // And they move to another thread.
         std::thread::spawn(move || {
-            let _ = (src.name(), sink.name(), pkt.name(), stage.name());
+            let _ = (
+                src.name(),
+                sink.name(),
+                pkt.name(),
+                stage.name(),
+                psink.name(),
+            );
         })
         .join()
         .unwrap();

@@ -16,5 +16,7 @@ pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::Error;
 pub use histogram::Histogram;
 pub use link::{Capacity, Link, LinkStats, Overflow, RingReceiver, RingSender, frame_ring};
-pub use pipeline::{Control, Event, Pacing, Pipeline, PipelineBuilder, Running};
+pub use pipeline::{
+    BoxedEncoder, Control, Event, PACKET_CAPACITY, Pacing, Pipeline, PipelineBuilder, Running,
+};
 pub use report::{LatencyStats, LinkReport, Report, Role, StageLatency};

@@ -6,7 +6,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use voxflow_core::{AudioFrame, AudioSink, AudioSource, AudioStage, MediaTime, Trace};
+use voxflow_core::{
+    AudioFrame, AudioSink, AudioSource, AudioStage, MediaTime, Packet, PacketSink, PacketStage,
+    Trace,
+};
+
+/// An encoder as the pipeline holds it: audio frames in, packets out.
+pub type BoxedEncoder = Box<dyn PacketStage<Input = AudioFrame, Output = Packet>>;
+
+/// Bytes pre-allocated for the packet the encoder writes into (reused for every packet).
+pub const PACKET_CAPACITY: usize = 4000;
 
 use crate::link::{RingReceiver, RingSender, default_name, frame_ring_in};
 use crate::report::{LatencyStats, LinkReport, Report, Role, StageLatency};
@@ -102,6 +111,9 @@ impl Pipeline {
             source: None,
             items: Vec::new(),
             sink: None,
+            encoder: None,
+            packet_sink: None,
+            after_encoder: None,
             pacing: Pacing::AsFastAsPossible,
             clock: Arc::new(SystemClock),
             event_capacity: 1024,
@@ -111,11 +123,17 @@ impl Pipeline {
 }
 
 /// Describes a pipeline: one source, stages (fused on one thread unless separated by a
-/// [`boundary`](Self::boundary)), one sink. Nothing runs until [`spawn`](Self::spawn).
+/// [`boundary`](Self::boundary)), and either one audio sink or a packet tail (an
+/// [`encoder`](Self::encoder) followed by a [`packet_sink`](Self::packet_sink)). Nothing runs
+/// until [`spawn`](Self::spawn).
 pub struct PipelineBuilder {
     source: Option<Box<dyn AudioSource>>,
     items: Vec<Item>,
     sink: Option<Box<dyn AudioSink>>,
+    encoder: Option<BoxedEncoder>,
+    packet_sink: Option<Box<dyn PacketSink>>,
+    /// What was added after the encoder (a configuration error reported at spawn).
+    after_encoder: Option<&'static str>,
     pacing: Pacing,
     clock: Arc<dyn Clock>,
     event_capacity: usize,
@@ -128,6 +146,8 @@ impl std::fmt::Debug for PipelineBuilder {
             .field("source", &self.source.as_ref().map(|s| s.name()))
             .field("items", &self.items.len())
             .field("sink", &self.sink.as_ref().map(|s| s.name()))
+            .field("encoder", &self.encoder.as_ref().map(|s| s.name()))
+            .field("packet_sink", &self.packet_sink.as_ref().map(|s| s.name()))
             .field("pacing", &self.pacing)
             .finish_non_exhaustive()
     }
@@ -152,6 +172,9 @@ impl PipelineBuilder {
 
     /// Appends a stage given as a trait object.
     pub fn stage_boxed(mut self, stage: Box<dyn AudioStage>) -> Self {
+        if self.encoder.is_some() {
+            self.after_encoder.get_or_insert(stage.name());
+        }
         self.items.push(Item::Stage(stage));
         self
     }
@@ -159,6 +182,9 @@ impl PipelineBuilder {
     /// Appends a thread boundary: the elements after it run on a new thread, fed through a
     /// lock-free ring described by `link`.
     pub fn boundary(mut self, link: Link) -> Self {
+        if self.encoder.is_some() {
+            self.after_encoder.get_or_insert("a boundary");
+        }
         self.items.push(Item::Boundary(link));
         self
     }
@@ -171,6 +197,44 @@ impl PipelineBuilder {
     /// Sets the sink from a trait object.
     pub fn sink_boxed(mut self, sink: Box<dyn AudioSink>) -> Self {
         self.sink = Some(sink);
+        self
+    }
+
+    /// Ends the audio chain with an encoder (frames in, packets out). It runs fused on the
+    /// thread of the last segment, after every stage and boundary (adding a stage or a boundary
+    /// after it is an [`Error::Config`] at spawn), and must be followed by a
+    /// [`packet_sink`](Self::packet_sink) instead of a [`sink`](Self::sink).
+    ///
+    /// Per frame the runtime pushes the frame with `now`, then polls packets until `poll`
+    /// returns false, each into one pre-allocated [`Packet`] of [`PACKET_CAPACITY`] bytes,
+    /// stamps the packet's trace with the encoder's name and then the packet sink's, and writes
+    /// it. At the end of the stream it calls the encoder's `finish(now)`, drains it, then calls
+    /// the packet sink's `finish`. The encoder must copy the frame's trace into its packets
+    /// (packets without a trace origin, e.g. an encoder's flush packets, are written and counted
+    /// but not recorded in the latency report). The runtime cannot check the encoder's input
+    /// format: a mismatch shows as the encoder's error on the first frame.
+    pub fn encoder(
+        self,
+        encoder: impl PacketStage<Input = AudioFrame, Output = Packet> + 'static,
+    ) -> Self {
+        self.encoder_boxed(Box::new(encoder))
+    }
+
+    /// Sets the encoder from a trait object (see [`encoder`](Self::encoder)).
+    pub fn encoder_boxed(mut self, encoder: BoxedEncoder) -> Self {
+        self.encoder = Some(encoder);
+        self
+    }
+
+    /// Sets the packet sink that takes the [`encoder`](Self::encoder)'s packets (instead of
+    /// an audio [`sink`](Self::sink)).
+    pub fn packet_sink(self, sink: impl PacketSink + 'static) -> Self {
+        self.packet_sink_boxed(Box::new(sink))
+    }
+
+    /// Sets the packet sink from a trait object.
+    pub fn packet_sink_boxed(mut self, sink: Box<dyn PacketSink>) -> Self {
+        self.packet_sink = Some(sink);
         self
     }
 
@@ -207,6 +271,9 @@ impl PipelineBuilder {
             source,
             items,
             sink,
+            encoder,
+            packet_sink,
+            after_encoder,
             pacing,
             clock,
             event_capacity,
@@ -216,10 +283,43 @@ impl PipelineBuilder {
             what: "source",
             reason: "no source was given".into(),
         })?;
-        let sink = sink.ok_or(Error::Config {
-            what: "sink",
-            reason: "no sink was given".into(),
-        })?;
+        if let Some(what) = after_encoder {
+            return Err(Error::Config {
+                what: "encoder",
+                reason: format!(
+                    "{what} was added after the encoder: the encoder must come after every stage and boundary"
+                ),
+            });
+        }
+        let tail = match (sink, encoder, packet_sink) {
+            (Some(sink), None, None) => Tail::Audio(sink),
+            (None, Some(enc), Some(psink)) => Tail::Packets(enc, psink),
+            (None, None, None) => {
+                return Err(Error::Config {
+                    what: "sink",
+                    reason: "no sink was given".into(),
+                });
+            }
+            (Some(_), _, _) => {
+                return Err(Error::Config {
+                    what: "sink",
+                    reason: "both an audio sink and an encoder/packet sink were given: use one"
+                        .into(),
+                });
+            }
+            (None, Some(_), None) => {
+                return Err(Error::Config {
+                    what: "packet_sink",
+                    reason: "an encoder needs a packet sink after it".into(),
+                });
+            }
+            (None, None, Some(_)) => {
+                return Err(Error::Config {
+                    what: "encoder",
+                    reason: "a packet sink needs an encoder before it".into(),
+                });
+            }
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let (event_tx, event_rx) = crossbeam_channel::bounded(event_capacity);
         let (control_tx, control_rx) = crossbeam_channel::bounded(16);
@@ -296,7 +396,13 @@ impl PipelineBuilder {
                 }
             }
         }
-        rows.push((sink.name(), Role::Sink));
+        match &tail {
+            Tail::Audio(sink) => rows.push((sink.name(), Role::Sink)),
+            Tail::Packets(enc, psink) => {
+                rows.push((enc.name(), Role::Stage));
+                rows.push((psink.name(), Role::Sink));
+            }
+        }
         let names: Vec<&'static str> = rows.iter().map(|r| r.0).collect();
         let published = Published {
             hists: (0..rows.len()).map(|_| Histogram::new()).collect(),
@@ -313,6 +419,8 @@ impl PipelineBuilder {
             samples_in: AtomicU64::new(0),
             frames_out: AtomicU64::new(0),
             samples_out: AtomicU64::new(0),
+            packets_out: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             first_in_ns: AtomicU64::new(NONE),
             first_out_ns: AtomicU64::new(NONE),
@@ -323,15 +431,23 @@ impl PipelineBuilder {
             events_lost: AtomicU64::new(0),
             published: Mutex::new(published),
         });
-        current.output = Some(Output::Sink {
-            sink,
-            rec: Recorder {
-                hists: names.iter().map(|_| Histogram::new()).collect(),
-                names,
-                total: Histogram::new(),
-                last_publish: rt.spawned_at,
-                interval: report_interval,
-            },
+        let rec = Recorder {
+            hists: names.iter().map(|_| Histogram::new()).collect(),
+            names,
+            total: Histogram::new(),
+            last_publish: rt.spawned_at,
+            interval: report_interval,
+        };
+        current.output = Some(match tail {
+            Tail::Audio(sink) => Output::Sink { sink, rec },
+            Tail::Packets(enc, sink) => Output::Packets(Box::new(PacketTail {
+                enc_name: enc.name(),
+                sink_name: sink.name(),
+                enc,
+                sink,
+                packet: Packet::with_capacity(PACKET_CAPACITY),
+                rec,
+            })),
         });
         segments.push(current);
 
@@ -398,6 +514,8 @@ struct Runtime {
     samples_in: AtomicU64,
     frames_out: AtomicU64,
     samples_out: AtomicU64,
+    packets_out: AtomicU64,
+    bytes_out: AtomicU64,
     skipped: AtomicU64,
     first_in_ns: AtomicU64,
     first_out_ns: AtomicU64,
@@ -472,6 +590,8 @@ impl Runtime {
             samples_in: self.samples_in.load(Ordering::Acquire),
             frames_out: self.frames_out.load(Ordering::Acquire),
             samples_out: self.samples_out.load(Ordering::Acquire),
+            packets_out: self.packets_out.load(Ordering::Acquire),
+            bytes_out: self.bytes_out.load(Ordering::Acquire),
             skipped: self.skipped.load(Ordering::Acquire),
             wall,
             links: self
@@ -629,6 +749,98 @@ enum Output {
         sink: Box<dyn AudioSink>,
         rec: Recorder,
     },
+    Packets(Box<PacketTail>),
+}
+
+/// What ends the chain, as given to the builder.
+enum Tail {
+    Audio(Box<dyn AudioSink>),
+    Packets(BoxedEncoder, Box<dyn PacketSink>),
+}
+
+/// The encoder and packet sink at the end of the last segment.
+struct PacketTail {
+    enc_name: &'static str,
+    sink_name: &'static str,
+    enc: BoxedEncoder,
+    sink: Box<dyn PacketSink>,
+    /// Pre-allocated at spawn, reused for every packet.
+    packet: Packet,
+    rec: Recorder,
+}
+
+impl PacketTail {
+    /// Pushes one frame into the encoder and writes every packet it yields.
+    fn push(&mut self, rt: &Runtime, frame: &AudioFrame) -> Result<(), Halt> {
+        match self.enc.push(frame, rt.clock.now()) {
+            Ok(()) => {}
+            Err(e) if e.is_skippable() => {
+                rt.skip(self.enc_name, &e);
+                return Ok(());
+            }
+            Err(e) => return Err(stage_err(self.enc_name, e)),
+        }
+        rt.frames_out.fetch_add(1, Ordering::Relaxed);
+        rt.samples_out
+            .fetch_add(frame.samples().len() as u64, Ordering::Relaxed);
+        self.drain(rt)
+    }
+
+    /// Polls the encoder until it has nothing more, writing each packet to the sink.
+    fn drain(&mut self, rt: &Runtime) -> Result<(), Halt> {
+        loop {
+            match self.enc.poll(&mut self.packet, rt.clock.now()) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) if e.is_skippable() => {
+                    rt.skip(self.enc_name, &e);
+                    return Ok(());
+                }
+                Err(e) => return Err(stage_err(self.enc_name, e)),
+            }
+            // Flush packets carry no trace: written and counted, not recorded.
+            let traced = self.packet.trace.origin().is_some();
+            self.packet.trace.stamp(self.enc_name, rt.clock.now());
+            let now = rt.clock.now();
+            self.packet.trace.stamp(self.sink_name, now);
+            if rt.first_out_ns.load(Ordering::Relaxed) == NONE {
+                let after = rt.since_spawn(now);
+                rt.first_out_ns.store(nanos(after), Ordering::Release);
+                rt.emit(Event::FirstFrameOut { after });
+            }
+            match self.sink.write(&self.packet) {
+                Ok(()) => {}
+                Err(e) if e.is_skippable() => {
+                    rt.skip(self.sink_name, &e);
+                    continue;
+                }
+                Err(e) => return Err(stage_err(self.sink_name, e)),
+            }
+            rt.packets_out.fetch_add(1, Ordering::Relaxed);
+            rt.bytes_out
+                .fetch_add(self.packet.len() as u64, Ordering::Relaxed);
+            if traced {
+                self.rec.record(&self.packet.trace);
+            }
+            self.rec.maybe_publish(rt, now);
+        }
+    }
+
+    /// End of stream: finish and drain the encoder, then finish the sink.
+    fn finish(mut self: Box<Self>, rt: &Runtime) -> Result<(), Halt> {
+        let drained = match self.enc.finish(rt.clock.now()) {
+            Ok(()) => self.drain(rt),
+            Err(e) if e.is_skippable() => {
+                rt.skip(self.enc_name, &e);
+                self.drain(rt)
+            }
+            Err(e) => Err(stage_err(self.enc_name, e)),
+        };
+        let r = self.sink.finish();
+        finish_sink(rt, &self.rec);
+        drained?;
+        r.map_err(|e| stage_err(self.sink_name, e))
+    }
 }
 
 struct Segment {
@@ -912,6 +1124,7 @@ impl Worker {
                 finish_sink(&self.rt, &rec);
                 r.map_err(|e| stage_err(sink.name(), e))
             }
+            Some(Output::Packets(tail)) => tail.finish(&self.rt),
             None => Ok(()),
         }
     }
@@ -923,6 +1136,10 @@ impl Worker {
             Some(Output::Sink { mut sink, rec }) => {
                 let _ = sink.finish();
                 finish_sink(&self.rt, &rec);
+            }
+            Some(Output::Packets(mut tail)) => {
+                let _ = tail.sink.finish();
+                finish_sink(&self.rt, &tail.rec);
             }
             None => {}
         }
@@ -1070,5 +1287,6 @@ fn emit(rt: &Runtime, frame: &mut AudioFrame, output: &mut Output) -> Result<(),
             rec.maybe_publish(rt, now);
             Ok(())
         }
+        Output::Packets(tail) => tail.push(rt, frame),
     }
 }

@@ -107,10 +107,14 @@ pub struct Report {
     pub frames_in: u64,
     /// Interleaved samples the source produced.
     pub samples_in: u64,
-    /// Frames written to the sink.
+    /// Frames written to the sink (with an encoder: frames the encoder accepted).
     pub frames_out: u64,
-    /// Interleaved samples written to the sink.
+    /// Interleaved samples written to the sink (with an encoder: accepted by the encoder).
     pub samples_out: u64,
+    /// Packets written to the packet sink (0 without an encoder).
+    pub packets_out: u64,
+    /// Payload bytes of those packets.
+    pub bytes_out: u64,
     /// Skippable errors that were counted and passed over (see `Event::Skipped`).
     pub skipped: u64,
     /// Time from `spawn` to the end (or to now, while running), on the pipeline's clock.
@@ -205,6 +209,13 @@ impl fmt::Display for Report {
             "in: {} frames / {} samples; out: {} frames / {} samples; skipped errors: {}",
             self.frames_in, self.samples_in, self.frames_out, self.samples_out, self.skipped
         )?;
+        if self.packets_out > 0 {
+            writeln!(
+                f,
+                "packets out: {} / {} bytes",
+                self.packets_out, self.bytes_out
+            )?;
+        }
         for l in &self.links {
             writeln!(
                 f,

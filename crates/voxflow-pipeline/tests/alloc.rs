@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use voxflow_core::{AudioFormat, Reframer};
-use voxflow_pipeline::sinks::NullSink;
+use voxflow_pipeline::sinks::{NullPacketSink, NullSink};
 use voxflow_pipeline::sources::Sine;
 use voxflow_pipeline::stages::FnStage;
 use voxflow_pipeline::{Link, Overflow, Pipeline};
@@ -100,8 +100,49 @@ fn steady_state_allocs(policy: Overflow, slow_sink: bool, warmup: u64, measured:
     after - before
 }
 
+/// Runs source → stage → ring → reframer → encoder → packet sink (the packet tail) and counts
+/// allocations (all threads) while the packet sink takes `measured` packets after `warmup`.
+fn packet_tail_allocs(warmup: u64, measured: u64) -> u64 {
+    let f = AudioFormat::new(48_000, 2).unwrap();
+    let sink = NullPacketSink::new();
+    let counts = sink.counts();
+    let running = Pipeline::builder()
+        .source(Sine::new(f, 440.0, 480))
+        .stage(FnStage::new("gain", f, 480, |s: &mut [f32]| {
+            s.iter_mut().for_each(|x| *x *= 0.5);
+            Ok(())
+        }))
+        .boundary(Link::ring(4))
+        .stage(Reframer::new(f, 960, 480))
+        .encoder(common::ByteCopier::new(f, 960))
+        .packet_sink(sink)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let wait_for = |n: u64| {
+        while counts.packets() < n {
+            assert!(Instant::now() < deadline, "pipeline stalled");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    wait_for(warmup);
+    let before = ALLOCS.load(Ordering::SeqCst);
+    wait_for(warmup + measured);
+    let after = ALLOCS.load(Ordering::SeqCst);
+    running.stop();
+    let report = running.wait().unwrap();
+    println!(
+        "packet tail: {} allocations over {measured} packets\n{report}",
+        after - before
+    );
+    assert!(report.packets_out >= warmup + measured);
+    assert!(report.bytes_out >= (warmup + measured) * 960 * 2 * 4);
+    after - before
+}
+
 #[test]
 fn steady_state_allocates_nothing() {
+    assert_eq!(packet_tail_allocs(300, 1000), 0);
     assert_eq!(steady_state_allocs(Overflow::Block, false, 300, 1000), 0);
     assert_eq!(
         steady_state_allocs(Overflow::DropOldest, true, 300, 1000),

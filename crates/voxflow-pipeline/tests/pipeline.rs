@@ -538,3 +538,205 @@ fn wav_sink_behind_a_ring_writes_a_valid_file() {
     let data = u32::from_le_bytes([bytes[54], bytes[55], bytes[56], bytes[57]]);
     assert_eq!(data, 32_000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Packet tail: encoder + packet sink
+
+fn bytes_to_f32(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+#[test]
+fn packet_tail_after_a_ring_is_exact_and_reported_in_order() {
+    let f = fmt(8_000, 2);
+    let sink = voxflow_pipeline::sinks::CollectPackets::new();
+    let got = sink.collected();
+    let running = Pipeline::builder()
+        .source(Counter::new(f, 80).frames(8_000))
+        .stage(gain2(f, 80))
+        .boundary(Link::ring(3).name("net"))
+        .stage(Reframer::new(f, 160, 80))
+        .encoder(common::ByteCopier::new(f, 160))
+        .packet_sink(sink)
+        .spawn()
+        .unwrap();
+    let events = running.events().clone();
+    let report = running.wait().unwrap();
+    println!("{report}");
+    let names: Vec<_> = report.stages.iter().map(|s| (s.name, s.role)).collect();
+    assert_eq!(
+        names,
+        [
+            ("counter", Role::Source),
+            ("gain", Role::Stage),
+            ("net", Role::Link),
+            ("reframe", Role::Stage),
+            ("bytes", Role::Stage),
+            ("collect", Role::Sink),
+        ]
+    );
+    let packets = got.packets();
+    assert!(got.is_finished());
+    // 8000 frames / 160 per packet + one trailing flush packet.
+    assert_eq!(packets.len(), 51);
+    assert_eq!(report.packets_out, 51);
+    let bytes: u64 = packets.iter().map(|p| p.len() as u64).sum();
+    assert_eq!(report.bytes_out, bytes);
+    assert_eq!(report.frames_out, 50);
+    assert_eq!(report.samples_out, 16_000);
+    // Exact content, in order, with pts following the audio.
+    let mut all = Vec::new();
+    for (k, p) in packets[..50].iter().enumerate() {
+        assert_eq!(p.pts, voxflow_core::MediaTime::new(k as i64 * 160, 8_000));
+        // The frame's trace came with the packet, then the encoder and sink stamps.
+        let stamps: Vec<_> = p.trace.stamps().map(|s| s.stage).collect();
+        assert_eq!(
+            stamps,
+            ["counter", "gain", "net", "reframe", "bytes", "collect"]
+        );
+        all.extend(bytes_to_f32(p.data()));
+    }
+    let expect: Vec<f32> = (0..16_000)
+        .map(|i| 2.0 * voxflow_pipeline::sources::counter_value(i as u64))
+        .collect();
+    assert_eq!(all.len(), expect.len());
+    assert_eq!(all, expect);
+    // The untraced flush packet is written and counted but not in the latency rows.
+    assert!(packets[50].trace.origin().is_some()); // stamped by the runtime
+    let enc_row = report.stages.iter().find(|s| s.name == "bytes").unwrap();
+    assert_eq!(enc_row.latency.count, 50);
+    assert_eq!(report.total.count, 50);
+    assert!(report.first_frame_out.is_some());
+    assert!(report.to_string().contains("packets out: 51"));
+    assert!(
+        events
+            .try_iter()
+            .any(|e| matches!(e, Event::FirstFrameOut { .. }))
+    );
+}
+
+#[test]
+fn packet_tail_errors_skip_or_stop_like_sinks() {
+    let f = fmt(8_000, 1);
+    // Skippable: one frame dropped, counted, the stream goes on.
+    let mut enc = common::ByteCopier::new(f, 80);
+    enc.fail_at = Some((2, || CoreError::Malformed {
+        what: "frame",
+        detail: "test".into(),
+    }));
+    let sink = voxflow_pipeline::sinks::NullPacketSink::new();
+    let counts = sink.counts();
+    let report = Pipeline::builder()
+        .source(Counter::new(f, 80).frames(800))
+        .encoder(enc)
+        .packet_sink(sink)
+        .spawn()
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(report.skipped, 1);
+    assert_eq!(counts.packets(), 10); // 9 frames + the flush packet
+    assert_eq!(report.packets_out, 10);
+    assert_eq!(counts.bytes(), report.bytes_out);
+    assert_eq!(report.bytes_out, 9 * 80 * 4 + 1);
+    assert!(counts.is_finished());
+    // Fatal: wait returns the encoder's name; the sink is still finished.
+    let mut enc = common::ByteCopier::new(f, 80);
+    enc.fail_at = Some((3, || CoreError::Truncated("test".into())));
+    let sink = voxflow_pipeline::sinks::NullPacketSink::new();
+    let counts = sink.counts();
+    let err = Pipeline::builder()
+        .source(Counter::new(f, 80).frames(800))
+        .boundary(Link::ring(2))
+        .encoder(enc)
+        .packet_sink(sink)
+        .spawn()
+        .unwrap()
+        .wait()
+        .unwrap_err();
+    assert!(matches!(err, Error::Stage { stage: "bytes", .. }), "{err}");
+    assert!(counts.is_finished());
+    assert_eq!(counts.packets(), 3);
+}
+
+#[test]
+fn packet_tail_paced_on_a_virtual_clock_and_stoppable() {
+    let f = fmt(8_000, 1);
+    let clock = Arc::new(VirtualClock::new());
+    let report = Pipeline::builder()
+        .source(Counter::new(f, 80).frames(8_000)) // 1 s
+        .encoder(common::ByteCopier::new(f, 80))
+        .packet_sink(voxflow_pipeline::sinks::NullPacketSink::new())
+        .clock(clock.clone())
+        .pacing(Pacing::RealTime {
+            lead: Duration::from_millis(20),
+        })
+        .spawn()
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(report.packets_out, 101);
+    assert!(
+        report.wall >= Duration::from_millis(980),
+        "{:?}",
+        report.wall
+    );
+    // Stop an endless paced pipeline.
+    let sink = voxflow_pipeline::sinks::NullPacketSink::new();
+    let counts = sink.counts();
+    let running = Pipeline::builder()
+        .source(Sine::new(f, 440.0, 80))
+        .boundary(Link::ring(4))
+        .encoder(common::ByteCopier::new(f, 80))
+        .packet_sink(sink)
+        .pacing(Pacing::RealTime {
+            lead: Duration::from_millis(20),
+        })
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    running.stop();
+    let report = running.wait().unwrap();
+    assert!(report.stopped);
+    assert!(counts.is_finished());
+    assert!(
+        report.packets_out > 0 && report.packets_out < 20,
+        "{report}"
+    );
+}
+
+#[test]
+fn packet_tail_builder_errors() {
+    let f = fmt(8_000, 1);
+    let src = || Counter::new(f, 80).frames(10);
+    let enc = || common::ByteCopier::new(f, 80);
+    let psink = voxflow_pipeline::sinks::NullPacketSink::new;
+    let cfg = |r: Result<voxflow_pipeline::Running, Error>| match r {
+        Err(Error::Config { what, reason }) => (what, reason),
+        other => panic!("expected a config error, got {other:?}"),
+    };
+    let (what, _) = cfg(Pipeline::builder().source(src()).encoder(enc()).spawn());
+    assert_eq!(what, "packet_sink");
+    let (what, _) = cfg(Pipeline::builder()
+        .source(src())
+        .packet_sink(psink())
+        .spawn());
+    assert_eq!(what, "encoder");
+    let (what, _) = cfg(Pipeline::builder()
+        .source(src())
+        .encoder(enc())
+        .packet_sink(psink())
+        .sink(NullSink::new())
+        .spawn());
+    assert_eq!(what, "sink");
+    let (what, reason) = cfg(Pipeline::builder()
+        .source(src())
+        .encoder(enc())
+        .stage(gain2(f, 80))
+        .packet_sink(psink())
+        .spawn());
+    assert_eq!(what, "encoder");
+    assert!(reason.contains("gain"), "{reason}");
+}

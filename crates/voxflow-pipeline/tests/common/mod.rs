@@ -163,3 +163,94 @@ impl AudioSink for SlowSink {
         Ok(())
     }
 }
+
+/// A test "encoder": each frame becomes one packet holding the little-endian bytes of its
+/// samples (pts, duration and trace copied from the frame). `finish` yields one trailing
+/// packet without a trace (like an Opus encoder's flush packet). `fail_at` makes push number
+/// `n` (0-based) fail with `fail_with`. Pre-allocates; push/poll allocate nothing.
+pub struct ByteCopier {
+    pub max_frames: usize,
+    pub channels: usize,
+    pending: voxflow_core::Packet,
+    has_pending: bool,
+    finished: bool,
+    flushed: bool,
+    pushes: u64,
+    pub fail_at: Option<(u64, fn() -> Error)>,
+}
+
+impl ByteCopier {
+    pub fn new(format: AudioFormat, max_frames: usize) -> Self {
+        let channels = usize::from(format.channels);
+        ByteCopier {
+            max_frames,
+            channels,
+            pending: voxflow_core::Packet::with_capacity(max_frames * channels * 4),
+            has_pending: false,
+            finished: false,
+            flushed: false,
+            pushes: 0,
+            fail_at: None,
+        }
+    }
+}
+
+impl voxflow_core::PacketStage for ByteCopier {
+    type Input = AudioFrame;
+    type Output = voxflow_core::Packet;
+    fn name(&self) -> &'static str {
+        "bytes"
+    }
+    fn push(&mut self, input: &AudioFrame, _now: std::time::Instant) -> Result<(), Error> {
+        let k = self.pushes;
+        self.pushes += 1;
+        if let Some((n, e)) = self.fail_at {
+            if n == k {
+                return Err(e());
+            }
+        }
+        if input.frames() > self.max_frames {
+            return Err(Error::FrameTooLarge {
+                max_frames: self.max_frames,
+                frames: input.frames(),
+            });
+        }
+        let buf = self.pending.data_mut();
+        buf.clear();
+        for s in input.samples() {
+            buf.extend_from_slice(&s.to_le_bytes());
+        }
+        self.pending.pts = input.pts();
+        self.pending.duration = input.duration();
+        self.pending.trace = *input.trace();
+        self.has_pending = true;
+        Ok(())
+    }
+    fn poll(
+        &mut self,
+        out: &mut voxflow_core::Packet,
+        _now: std::time::Instant,
+    ) -> Result<bool, Error> {
+        if self.has_pending {
+            self.has_pending = false;
+            out.set_data(self.pending.data());
+            out.pts = self.pending.pts;
+            out.duration = self.pending.duration;
+            out.trace = self.pending.trace;
+            return Ok(true);
+        }
+        if self.finished && !self.flushed {
+            self.flushed = true;
+            out.set_data(&[0xFF]);
+            out.pts = self.pending.pts + self.pending.duration;
+            out.duration = MediaTime::ZERO;
+            out.trace = voxflow_core::Trace::EMPTY;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+    fn finish(&mut self, _now: std::time::Instant) -> Result<(), Error> {
+        self.finished = true;
+        Ok(())
+    }
+}
