@@ -4,6 +4,7 @@
 #
 #   benches/compare.sh            # needs ffmpeg, sox, hyperfine (apt-get install ffmpeg sox libsox-fmt-all hyperfine)
 #   RUNS=20 benches/compare.sh    # more runs per command (default 10)
+#   (the encode rows also need opusenc from opus-tools; the libopus row needs libopus-dev)
 #
 # Prints a Markdown table: mean wall time per command and voxflow's ratio to the faster reference.
 set -euo pipefail
@@ -16,8 +17,15 @@ for t in ffmpeg sox hyperfine python3; do
 done
 [ -d "$DATA" ] || { echo "no test media at $DATA" >&2; exit 2; }
 
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build --release -q -p voxflow-cli
-VF=$PWD/target/release/voxflow
+VF=$TARGET/release/voxflow
+# A second binary with the libopus backend, in its own target dir (skipped without libopus-dev).
+VF_LIB=
+if pkg-config --exists opus 2>/dev/null &&
+   CARGO_TARGET_DIR=$TARGET-libopus cargo build --release -q -p voxflow-cli --features libopus; then
+  VF_LIB=$TARGET-libopus/release/voxflow
+fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -60,3 +68,24 @@ hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/r.json" \
   "sox -V1 $TMP/in.wav -b 16 $TMP/sox.wav rate -h 48000" >/dev/null 2>&1
 read -r -a m <<<"$(means "$TMP/r.json")"
 row "resample 44.1k→48k stereo 60 s (High vs sox rate -h)" "${m[0]}" sox "${m[1]}" 0.7
+
+# Encode: 60 s speech WAV (44.1 kHz stereo) -> Ogg Opus, 32 kbit/s, complexity 10, 20 ms frames,
+# whole process (both resample to 48 kHz and write an Ogg file).
+if command -v opusenc >/dev/null; then
+  hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/e.json" \
+    "$VF encode $TMP/in.wav $TMP/vf.opus --bitrate 32k --complexity 10 --frame-ms 20" \
+    "opusenc --quiet --bitrate 32 --comp 10 --framesize 20 $TMP/in.wav $TMP/ref.opus" >/dev/null 2>&1
+  read -r -a m <<<"$(means "$TMP/e.json")"
+  row "encode Opus 32k c10 20 ms, 60 s speech (pure-Rust backend)" "${m[0]}" opusenc "${m[1]}" 0.9
+  if [ -n "$VF_LIB" ]; then
+    hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/l.json" \
+      "$VF_LIB encode $TMP/in.wav $TMP/vfl.opus --backend libopus --bitrate 32k --complexity 10 --frame-ms 20" \
+      "opusenc --quiet --bitrate 32 --comp 10 --framesize 20 $TMP/in.wav $TMP/ref.opus" >/dev/null 2>&1
+    read -r -a m <<<"$(means "$TMP/l.json")"
+    row "encode Opus 32k c10 20 ms, 60 s speech (--backend libopus)" "${m[0]}" opusenc "${m[1]}" 0.9
+  else
+    echo "| encode (--backend libopus) | skipped: libopus-dev/pkg-config not found or the build failed | | | |"
+  fi
+else
+  echo "| encode Opus | skipped: opusenc (opus-tools) not installed | | | |"
+fi

@@ -1,4 +1,5 @@
-//! The `voxflow` command: decode, resample, inspect, and measure latency.
+//! The `voxflow` command: decode, resample, encode to Opus, send RTP, inspect, and measure
+//! latency.
 //!
 //! Every job runs through `voxflow-pipeline`: the decoder (and resampler, when the output format
 //! differs) on one thread, a lock-free ring, and the sink on another when it writes a file. The
@@ -19,6 +20,8 @@ use voxflow::pipeline::{Link, Overflow, Pacing, Pipeline, Report};
 use voxflow::resample::{FrameSize, Preset, Resampler, ResamplerConfig};
 use voxflow::{AudioFormat, AudioSource};
 
+mod opus;
+
 /// The embedded demo clip: 9.8 s of synthetic speech (espeak-ng), 22.05 kHz mono FLAC, made for
 /// this project.
 const DEMO_CLIP: &[u8] = include_bytes!("../assets/demo.flac");
@@ -27,7 +30,7 @@ const DEMO_CLIP: &[u8] = include_bytes!("../assets/demo.flac");
 #[command(
     name = "voxflow",
     version,
-    about = "Real-time audio: decode, resample, measure latency"
+    about = "Real-time audio: decode, resample, encode Opus, send RTP, measure latency"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,6 +69,33 @@ enum Cmd {
         null: bool,
         #[command(flatten)]
         opts: ConvertOpts,
+    },
+    /// Encode a file to Ogg Opus (decode → resample to 48 kHz → Opus → Ogg).
+    Encode {
+        /// The input file.
+        input: PathBuf,
+        /// The Ogg Opus file to write (e.g. out.opus).
+        output: PathBuf,
+        #[command(flatten)]
+        opts: opus::OpusOpts,
+    },
+    /// Encode a file to RTP Opus packets on the paced real-time path, and print the latency
+    /// of every stage and the time from open to the first packet.
+    Rtp {
+        /// The input file.
+        input: PathBuf,
+        /// Print one line per RTP packet: sequence number, timestamp, marker, payload bytes
+        /// and milliseconds since open.
+        #[arg(long)]
+        dump: bool,
+        /// Pace in real time (`--realtime false`: as fast as possible).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        realtime: bool,
+        /// Stop after this many seconds of input audio.
+        #[arg(long)]
+        seconds: Option<f64>,
+        #[command(flatten)]
+        opts: opus::OpusOpts,
     },
     /// Resample (and remix) a file into a WAV file.
     Resample {
@@ -181,6 +211,18 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             Ok(())
         }
         Cmd::Info { file, json } => info(&file, json),
+        Cmd::Encode {
+            input,
+            output,
+            opts,
+        } => opus::encode(&input, &output, &opts),
+        Cmd::Rtp {
+            input,
+            dump,
+            realtime,
+            seconds,
+            opts,
+        } => opus::rtp(&input, dump, realtime, seconds, &opts),
         Cmd::Decode {
             file,
             output,

@@ -1,4 +1,5 @@
 //! The `voxflow` binary as a user runs it: exit codes, messages, JSON reports, output files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::{Command, Output};
