@@ -311,8 +311,12 @@ fn traits_are_object_safe_and_send() {
     assert_eq!(m.name(), "level");
 }
 
+/// Known failure, analysed in the README ("Turn boundaries"): the reference spans are the
+/// recording's edges and include 0.2–0.3 s of room tone (−44…−58 dBFS) at both ends of every
+/// turn, so even exact speech boundaries miss them by 0.18–0.26 s; besides, the default model
+/// starts turns 1 and 3 late (weakly voiced read speech).
 #[test]
-#[ignore = "known failure: the default model starts the first turn at 1.80 s (not 0.50 s) and ends turns up to 0.2 s early"]
+#[ignore = "known failure: reference spans include 0.2-0.3 s of room tone per edge; model late on turns 1 and 3 (see README)"]
 fn three_turns_file_boundaries() {
     let Some(dir) = common::data_dir("media/turns_48k_mono.wav") else {
         return;

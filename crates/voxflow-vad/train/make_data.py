@@ -136,7 +136,28 @@ def colored(rng, n, kind):
     raise ValueError(kind)
 
 
-def place(rng, clips, total, pause=(0.2, 3.0)):
+def colour_clip(rng, x):
+    """Recording-condition augmentation of one clip: a random first-order spectral tilt and,
+    for half of the clips, a synthetic room (exponentially decaying noise impulse response,
+    RT60 0.1-0.6 s, direct-to-reverberant ratio 0-12 dB). Labels are unchanged (the reverberant
+    tail is not speech by the energy rule's definition, but it does not extend the clip)."""
+    a = rng.uniform(-0.7, 0.7)
+    y = lfilter([1.0, -a], [1.0], x) if abs(a) > 0.05 else x.copy()
+    if rng.random() < 0.5:
+        rt60 = rng.uniform(0.1, 0.6)
+        n = int(rt60 * SR)
+        t = np.arange(n) / SR
+        h = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+        h[:int(0.002 * SR)] = 0
+        drr = 10 ** (rng.uniform(0, 12) / 10)
+        h *= np.sqrt(1 / (drr * np.sum(h ** 2) + 1e-12))
+        h[0] = 1.0
+        y = np.convolve(y, h)[:len(y)]
+    rms = np.sqrt(np.mean(y ** 2)) + 1e-12
+    return y * np.sqrt(np.mean(x ** 2)) / rms
+
+
+def place(rng, clips, total, pause=(0.2, 3.0), augment=False):
     """Place speech clips with random gaps; returns signal, frame labels, utterance mask."""
     sig = np.zeros(total * HOP)
     lab = np.zeros(total, bool)
@@ -147,6 +168,8 @@ def place(rng, clips, total, pause=(0.2, 3.0)):
         if t + len(l) >= total:
             break
         g = 10 ** ((-26 + rng.uniform(-6, 6)) / 20)
+        if augment and rng.random() < 0.7:
+            x = colour_clip(rng, x)
         sig[t * HOP:t * HOP + len(x)] += g * x
         lab[t:t + len(l)] |= l
         utt[t:t + len(l)] = True
@@ -220,14 +243,16 @@ def write(outdir, name, sig, lab, utt):
             f.write(f'{i},{i / 100:.2f},{int(lab[i])},{int(utt[i])}\n')
 
 
-def build(rng, outdir, clips, bab_clips, music, sfx, n_files, seconds):
+def build(rng, outdir, clips, bab_clips, music, sfx, n_files, seconds, augment=False):
     total = seconds * 100
     k = 0
     for i in range(n_files):
         cond, snr = CONDS[i % len(CONDS)]
-        sig, lab, utt = place(rng, clips, total)
+        sig, lab, utt = place(rng, clips, total, augment=augment)
         if cond == 'clean':
-            noise, snr = rng.standard_normal(total * HOP) * 10 ** (-70 / 20), None
+            # --augment: a quiet floor anywhere from 16-bit dither to a noisy microphone
+            lvl = rng.uniform(-95, -60) if augment else -70
+            noise, snr = rng.standard_normal(total * HOP) * 10 ** (lvl / 20), None
         elif cond == 'babble':
             noise = babble(rng, bab_clips, total)
         elif cond == 'music':
@@ -257,6 +282,8 @@ def main():
     ap.add_argument('--train-files', type=int, default=36)
     ap.add_argument('--val-files', type=int, default=18)
     ap.add_argument('--seconds', type=int, default=60)
+    ap.add_argument('--augment', action='store_true',
+                    help='tilt/reverberate clips and vary the clean floor (experiment, see README)')
     a = ap.parse_args()
     rng = np.random.default_rng(20240604)
     snd = os.path.join(a.src, 'usr/share/asterisk/sounds')
@@ -290,8 +317,8 @@ def main():
     mtr, mva = music[0::3] + music[1::3], music[2::3]
     str_, sva = sfx[0::3] + sfx[1::3], sfx[2::3]
     print('clips', len(tr), len(va), 'music', len(mtr), len(mva), 'sfx', len(str_), len(sva), file=sys.stderr)
-    build(rng, os.path.join(a.out, 'train'), tr, tr, mtr, str_, a.train_files, a.seconds)
-    build(rng, os.path.join(a.out, 'val'), va, va, mva, sva, a.val_files, a.seconds)
+    build(rng, os.path.join(a.out, 'train'), tr, tr, mtr, str_, a.train_files, a.seconds, a.augment)
+    build(rng, os.path.join(a.out, 'val'), va, va, mva, sva, a.val_files, a.seconds, a.augment)
 
 
 if __name__ == '__main__':
