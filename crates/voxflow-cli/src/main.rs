@@ -21,6 +21,7 @@ use voxflow::resample::{FrameSize, Preset, Resampler, ResamplerConfig};
 use voxflow::{AudioFormat, AudioSource};
 
 mod opus;
+mod vad_cmd;
 
 /// The embedded demo clip: 9.8 s of synthetic speech (espeak-ng), 22.05 kHz mono FLAC, made for
 /// this project.
@@ -106,6 +107,40 @@ enum Cmd {
         #[command(flatten)]
         opts: ConvertOpts,
     },
+    /// Voice activity: speech segments of a file with their start and end times.
+    Vad {
+        /// The input file (any format `decode` reads, any rate and layout).
+        file: PathBuf,
+        /// Speech model: voxflow (default), energy, earshot.
+        #[arg(long, default_value = "voxflow")]
+        model: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn detection (reply on pause): turns, their timings and when each end was detected.
+    Turns {
+        /// The input file.
+        file: PathBuf,
+        /// The pause that ends a turn, in milliseconds.
+        #[arg(long, default_value_t = 700)]
+        min_silence: u64,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate a speech model on a labelled set laid out like shared/data/vad
+    /// (wav/*.wav, labels/*.csv): precision, recall, F1, FPR on non-speech files, µs per 10 ms.
+    VadEval {
+        /// The set's directory.
+        dir: PathBuf,
+        /// Speech model: voxflow (default), energy, earshot.
+        #[arg(long, default_value = "voxflow")]
+        model: String,
+        /// Print one JSON object (keys pooled, fpr_nonspeech, us_per_10ms, per_file).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -157,7 +192,26 @@ enum ReportFormat {
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
+/// `voxflow … | head` closes our stdout early: Rust's `println!` then panics with "Broken pipe".
+/// That is the reader's choice, not a bug: end quietly like other command-line tools.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     match run(cli.cmd) {
         Ok(()) => ExitCode::SUCCESS,
@@ -249,6 +303,13 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                 &opts,
             )
         }
+        Cmd::Vad { file, model, json } => vad_cmd::vad(&file, &model, json),
+        Cmd::Turns {
+            file,
+            min_silence,
+            json,
+        } => vad_cmd::turns(&file, min_silence, json),
+        Cmd::VadEval { dir, model, json } => vad_cmd::vad_eval(&dir, &model, json),
     }
 }
 

@@ -14,9 +14,8 @@ use voxflow::{AudioFrame, AudioSource, MediaTime};
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn model(name: &str) -> Result<ModelKind, Failure> {
-    ModelKind::from_name(name).ok_or_else(|| {
-        format!("unknown model {name:?} (voxflow, energy, earshot, webrtc)").into()
-    })
+    ModelKind::from_name(name)
+        .ok_or_else(|| format!("unknown model {name:?} (voxflow, energy, earshot, webrtc)").into())
 }
 
 fn open(file: &Path) -> Result<(Decoder, AudioFrame), Failure> {
@@ -113,7 +112,7 @@ pub fn turns(file: &Path, min_silence_ms: u64, as_json: bool) -> Result<(), Fail
     };
     let mut td = TurnDetector::from_config(VadConfig::new(dec.format()), config)?;
     let mut rows: Vec<Value> = Vec::new();
-    let mut drain = |td: &mut TurnDetector, rows: &mut Vec<Value>| {
+    let drain = |td: &mut TurnDetector, rows: &mut Vec<Value>| {
         while let Some(ev) = td.poll_event() {
             match ev {
                 TurnEvent::SpeechStarted { at } => {

@@ -206,3 +206,59 @@ fn bad_input_fails_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn vad_turns_and_eval_commands() {
+    let Some(data) = voxflow_tests::shared_data() else {
+        return;
+    };
+    let turns = data.join("media/turns_48k_mono.wav");
+    let v = json_of(&voxflow(&["turns", turns.to_str().unwrap(), "--json"]));
+    let list = v["turns"].as_array().unwrap();
+    assert_eq!(list.len(), 3, "{v}");
+    for t in list {
+        // Each end is reported exactly min_silence (700 ms) after it, within one 10 ms frame.
+        let lat = t["latency_ms"].as_f64().unwrap();
+        assert!((lat - 700.0).abs() <= 10.0, "{t}");
+    }
+    let v = json_of(&voxflow(&["vad", turns.to_str().unwrap(), "--json"]));
+    let segs = v["segments"].as_array().unwrap();
+    assert!(!segs.is_empty());
+    for s in segs {
+        assert!(s["start_s"].as_f64() < s["end_s"].as_f64());
+    }
+    let v = json_of(&voxflow(&[
+        "vad-eval",
+        data.join("vad").to_str().unwrap(),
+        "--json",
+    ]));
+    for k in ["pooled", "fpr_nonspeech", "us_per_10ms", "per_file"] {
+        assert!(v.get(k).is_some(), "vad-eval JSON lacks {k}");
+    }
+    assert_eq!(v["per_file"].as_array().unwrap().len(), 8);
+    let f1 = v["pooled"]["f1"].as_f64().unwrap();
+    assert!(f1 > 0.8, "pooled F1 {f1}");
+}
+
+#[test]
+fn closing_the_pipe_early_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voxflow"))
+        .args(["demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is printed
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(status.success(), "{status:?}: {err}");
+}
