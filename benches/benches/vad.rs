@@ -12,7 +12,11 @@ fn signal() -> Vec<f32> {
             let n = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
             let t = i as f32 / 16_000.0;
             let on = ((t * 3.0) as u32).is_multiple_of(2);
-            let v = if on { 0.2 * (std::f32::consts::TAU * 150.0 * t).sin() } else { 0.0 };
+            let v = if on {
+                0.2 * (std::f32::consts::TAU * 150.0 * t).sin()
+            } else {
+                0.0
+            };
             v + 0.01 * n
         })
         .collect()
@@ -23,7 +27,9 @@ fn models(c: &mut Criterion) {
     let mut g = c.benchmark_group("vad_10ms_16k_mono");
     g.throughput(Throughput::Elements(HOP as u64));
     for kind in ModelKind::ALL {
-        let Ok(mut model) = kind.build() else { continue };
+        let Ok(mut model) = kind.build() else {
+            continue;
+        };
         let mut k = 0usize;
         g.bench_function(kind.name(), |b| {
             b.iter(|| {
