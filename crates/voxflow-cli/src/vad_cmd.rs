@@ -115,10 +115,8 @@ pub fn turns(file: &Path, min_silence_ms: u64, as_json: bool) -> Result<(), Fail
     let drain = |td: &mut TurnDetector, rows: &mut Vec<Value>| {
         while let Some(ev) = td.poll_event() {
             match ev {
-                TurnEvent::SpeechStarted { at } => {
-                    if !as_json {
-                        println!("{:9.3} s  speech started", at.as_secs_f64());
-                    }
+                TurnEvent::SpeechStarted { at } if !as_json => {
+                    println!("{:9.3} s  speech started", at.as_secs_f64());
                 }
                 TurnEvent::TurnEnded {
                     started_at,
@@ -148,10 +146,8 @@ pub fn turns(file: &Path, min_silence_ms: u64, as_json: bool) -> Result<(), Fail
                         "capped": capped,
                     }));
                 }
-                TurnEvent::Interrupted { at, .. } => {
-                    if !as_json {
-                        println!("{:9.3} s  interrupted", at.as_secs_f64());
-                    }
+                TurnEvent::Interrupted { at, .. } if !as_json => {
+                    println!("{:9.3} s  interrupted", at.as_secs_f64());
                 }
                 _ => {}
             }
