@@ -23,8 +23,8 @@ VF=$TARGET/release/voxflow
 # A second binary with the libopus backend, in its own target dir (skipped without libopus-dev).
 VF_LIB=
 if pkg-config --exists opus 2>/dev/null &&
-   CARGO_TARGET_DIR=$TARGET-libopus cargo build --release -q -p voxflow-cli --features libopus; then
-  VF_LIB=$TARGET-libopus/release/voxflow
+   CARGO_TARGET_DIR=$TARGET/libopus cargo build --release -q -p voxflow-cli --features libopus; then
+  VF_LIB=$TARGET/libopus/release/voxflow
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
