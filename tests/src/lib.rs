@@ -28,20 +28,14 @@ pub fn shared_data() -> Option<PathBuf> {
     None
 }
 
-/// `Some(name)` when the external program `name` runs (`name -version` or `--version`), else
-/// `None` with a printed reason.
+/// `Some(name)` when the external program `name` is installed (it can be started; exit codes of
+/// version flags differ between tools, so they are not consulted), else `None` with a printed
+/// reason.
 ///
 /// # Panics
 /// When the tool is missing and `VOXFLOW_REQUIRE_TOOLS=1`.
 pub fn tool(name: &str) -> Option<&str> {
-    let ok = ["-version", "--version"].iter().any(|flag| {
-        Command::new(name)
-            .arg(flag)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    });
-    if ok {
+    if Command::new(name).arg("--help").output().is_ok() {
         return Some(name);
     }
     assert!(

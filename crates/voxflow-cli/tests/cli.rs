@@ -2,25 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-fn voxflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_voxflow"))
-        .args(args)
-        .output()
-        .expect("run voxflow")
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "voxflow failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
-}
+mod common;
+use common::{json_of, voxflow};
 
 /// Sample frames in a WAV file, from its header (data chunk size / block align).
 fn wav_frames(path: &Path) -> (u32, u16, u64) {

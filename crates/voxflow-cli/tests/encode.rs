@@ -3,61 +3,10 @@
 //! and 960-tick timestamps; the time from open to the first packet.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use serde_json::Value;
-
-fn voxflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_voxflow"))
-        .args(args)
-        .output()
-        .expect("run voxflow")
-}
-
-/// `../shared/data/media/NAME` from the repo root, or `None` (with the reason printed) when
-/// absent and `VOXFLOW_REQUIRE_DATA` is not 1.
-fn media(name: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let p = root.join("../shared/data/media").join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("VOXFLOW_REQUIRE_DATA").as_deref() == Ok("1") {
-        panic!("test data {} missing (VOXFLOW_REQUIRE_DATA=1)", p.display());
-    }
-    eprintln!("skipped: test data {} not found", p.display());
-    None
-}
-
-/// True when `tool` runs; otherwise prints why the check is skipped (or panics when
-/// `VOXFLOW_REQUIRE_TOOLS=1`).
-fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg(if tool == "ffmpeg" || tool == "ffprobe" {
-            "-version"
-        } else {
-            "-V"
-        })
-        .output()
-        .is_ok();
-    if !ok {
-        if std::env::var("VOXFLOW_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("{tool} is not installed (VOXFLOW_REQUIRE_TOOLS=1)");
-        }
-        eprintln!("skipped: {tool} not installed");
-    }
-    ok
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "voxflow failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
-}
+mod common;
+use common::{have, json_of, media, voxflow};
 
 #[test]
 fn encode_writes_an_ogg_opus_file_other_tools_accept() {

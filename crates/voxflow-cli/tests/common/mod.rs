@@ -1,0 +1,36 @@
+//! Helpers shared by the CLI's integration tests.
+#![allow(dead_code, clippy::expect_used)] // each test file uses a subset
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Runs the `voxflow` binary built for these tests.
+pub fn voxflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voxflow"))
+        .args(args)
+        .output()
+        .expect("run voxflow")
+}
+
+/// The one JSON object a successful run printed on stdout.
+pub fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "voxflow failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
+}
+
+/// `../shared/data/media/NAME`, or `None` when the shared data is absent (see
+/// `voxflow_tests::shared_data`).
+pub fn media(name: &str) -> Option<PathBuf> {
+    voxflow_tests::shared_data().map(|d| d.join("media").join(name))
+}
+
+/// True when `tool` is installed (see `voxflow_tests::tool`).
+pub fn have(tool: &str) -> bool {
+    voxflow_tests::tool(tool).is_some()
+}
