@@ -175,6 +175,16 @@ fn codec_name(id: AudioCodecId) -> String {
     name.to_owned()
 }
 
+/// Runs a symphonia call, turning a panic inside it into an error. A panic in a dependency on
+/// untrusted input is that dependency's bug, but it must not become ours: the fuzzer and the
+/// property tests found inputs (e.g. a WAV channel mask that overflows a shift in
+/// symphonia-format-riff 0.6.1) where symphonia panics. The default panic hook still prints the
+/// message to stderr.
+fn guarded<T>(what: &'static str, f: impl FnOnce() -> Result<T, SymError>) -> Result<T, SymError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or(Err(SymError::LimitError(what)))
+}
+
 fn is_eof(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::UnexpectedEof
 }
@@ -267,20 +277,21 @@ impl Decoder {
         if let Some(ext) = hint {
             h.with_extension(ext);
         }
-        let reader = symphonia::default::get_probe()
-            .probe(
+        let reader = guarded("the demuxer panicked on this header", || {
+            symphonia::default::get_probe().probe(
                 &h,
                 mss,
                 FormatOptions::default(),
                 MetadataOptions::default(),
             )
-            .map_err(|e| match open_error(e, "container header") {
-                Error::Truncated { at, .. } if !seekable => Error::Truncated {
-                    context: "container header (or empty stream)",
-                    at,
-                },
-                other => other,
-            })?;
+        })
+        .map_err(|e| match open_error(e, "container header") {
+            Error::Truncated { at, .. } if !seekable => Error::Truncated {
+                context: "container header (or empty stream)",
+                at,
+            },
+            other => other,
+        })?;
         Self::from_format_reader(reader, seekable, config)
     }
 
@@ -421,17 +432,28 @@ impl Decoder {
                 continue;
             }
             let start = self.packet_start(&packet);
-            match self.codec.decode(&packet) {
-                Ok(buf) => {
-                    self.stats.packets_decoded += 1;
-                    if !buf.is_empty() {
-                        first = Some((
+            let codec = &mut self.codec;
+            let decoded = guarded("the codec panicked on this packet", || {
+                codec.decode(&packet).map(|buf| {
+                    (!buf.is_empty()).then(|| {
+                        (
                             buf.spec().rate(),
                             buf.num_planes(),
                             buf.frames(),
                             buf.capacity(),
-                            start,
-                        ));
+                        )
+                    })
+                })
+            })
+            .map_err(|e| match e {
+                SymError::LimitError(what) => SymError::DecodeError(what),
+                other => other,
+            });
+            match decoded {
+                Ok(buf) => {
+                    self.stats.packets_decoded += 1;
+                    if let Some((rate, planes, frames, cap)) = buf {
+                        first = Some((rate, planes, frames, cap, start));
                     }
                 }
                 Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
@@ -719,7 +741,9 @@ impl Decoder {
     /// The demuxer's next packet (`None` on the WAV fast path, which has no packets).
     fn next_packet(&mut self) -> Result<Option<Packet>, SymError> {
         match &mut self.source {
-            Source::Packets(reader) => reader.next_packet(),
+            Source::Packets(reader) => guarded("the demuxer panicked on this input", || {
+                reader.next_packet()
+            }),
             Source::Wav(_) => Ok(None),
         }
     }
@@ -759,10 +783,18 @@ impl Decoder {
 
     fn decode_packet(&mut self, packet: &Packet) -> Result<(), Error> {
         let start = self.packet_start(packet);
-        let result = self
-            .codec
-            .decode(packet)
-            .map(|buf| (buf.frames(), buf.spec().rate(), buf.num_planes()));
+        let codec = &mut self.codec;
+        let result = guarded("the codec panicked on this packet", || {
+            codec
+                .decode(packet)
+                .map(|buf| (buf.frames(), buf.spec().rate(), buf.num_planes()))
+        })
+        // A codec panic is handled like a corrupt packet: skipped, counted, bounded by
+        // `max_consecutive_errors`.
+        .map_err(|e| match e {
+            SymError::LimitError(what) => SymError::DecodeError(what),
+            other => other,
+        });
         match result {
             Ok((frames, rate, planes)) => {
                 self.stats.packets_decoded += 1;

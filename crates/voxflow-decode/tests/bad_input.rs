@@ -285,3 +285,20 @@ proptest! {
         let _ = decode_all(b, None, "mutated file");
     }
 }
+
+/// symphonia-format-riff 0.6.1 overflows a shift (a panic with overflow checks on) when a
+/// WAVE_FORMAT_EXTENSIBLE header declares 32 or more channels more than its channel mask has
+/// bits. Found by the property test above; the decoder must turn it into an error.
+#[test]
+fn extensible_wav_with_an_impossible_channel_mask_is_an_error_not_a_panic() {
+    use std::sync::Arc;
+    use voxflow_decode::testing::{WavEncoding, wav_bytes};
+    use voxflow_decode::{Decoder, DecoderConfig};
+    let mut wav = wav_bytes(WavEncoding::S24, 8_000, 1, &[0.0; 64]);
+    wav[22..24].copy_from_slice(&40u16.to_le_bytes()); // channels
+    wav[40..44].copy_from_slice(&0u32.to_le_bytes()); // channel mask
+    let got = std::panic::catch_unwind(|| {
+        Decoder::from_bytes(Arc::from(wav), Some("wav"), DecoderConfig::default()).map(|_| ())
+    });
+    assert!(got.is_ok(), "the decoder let a symphonia panic through");
+}
