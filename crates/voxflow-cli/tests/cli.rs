@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
-use common::{json_of, voxflow};
+use common::{json_of, scratch_dir, voxflow};
 
 /// Sample frames in a WAV file, from its header (data chunk size / block align).
 fn wav_frames(path: &Path) -> (u32, u16, u64) {
@@ -105,8 +105,7 @@ fn decode_and_resample_write_wav_files_of_the_right_length() {
     let Some(data) = voxflow_tests::shared_data() else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("voxflow-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("cli");
     let input = data.join("media/speech_44k1_stereo_10s.wav");
     let out = dir.join("16k.wav");
     let v = json_of(&voxflow(&[
@@ -158,8 +157,7 @@ fn info_describes_a_file() {
 
 #[test]
 fn bad_input_fails_with_a_clear_message() {
-    let dir = std::env::temp_dir().join(format!("voxflow-cli-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("cli-bad");
     let junk = dir.join("junk.mp3");
     std::fs::write(&junk, b"this is not audio at all, just text pretending").unwrap();
     let empty = dir.join("empty.wav");

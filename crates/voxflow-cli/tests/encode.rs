@@ -6,15 +6,14 @@
 use std::process::Command;
 
 mod common;
-use common::{have, json_of, media, voxflow};
+use common::{have, json_of, media, scratch_dir, voxflow};
 
 #[test]
 fn encode_writes_an_ogg_opus_file_other_tools_accept() {
     let Some(input) = media("speech_44k1_stereo_10s.wav") else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("voxflow-encode-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("encode");
     let out = dir.join("speech.opus");
     let v = json_of(&voxflow(&[
         "encode",
@@ -114,8 +113,7 @@ fn encode_options_and_errors() {
     let Some(input) = media("speech_44k1_stereo_10s.wav") else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("voxflow-encode-opts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("encode-opts");
     let out = dir.join("x.opus");
     let o = out.to_str().unwrap();
     let i = input.to_str().unwrap();

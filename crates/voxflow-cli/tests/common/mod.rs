@@ -34,3 +34,10 @@ pub fn media(name: &str) -> Option<PathBuf> {
 pub fn have(tool: &str) -> bool {
     voxflow_tests::tool(tool).is_some()
 }
+
+/// A fresh scratch directory for one test, unique per process: `<tmp>/voxflow-TAG-PID`.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("voxflow-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
