@@ -1,6 +1,6 @@
 //! MKV/WebM inputs made on the fly by ffmpeg from the shared 10 s WAV: the decoder reads
 //! Matroska FLAC/PCM exactly, Vorbis in WebM with its priming (symphonia does not trim Matroska
-//! codec delay), and names Opus as unsupported until the Opus integration lands.
+//! codec delay), and Opus in WebM through voxflow-encode's decoder.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failure
 
 use std::path::{Path, PathBuf};
@@ -54,10 +54,14 @@ fn matroska_and_webm_inputs() {
         "vorbis in webm: {n} frames (441 000 + priming expected)"
     );
     std::fs::remove_file(f).ok();
+    // Opus through voxflow-encode's decoder, at 48 kHz: pre-skip trimmed, the last packet's
+    // padding kept (symphonia does not expose DiscardPadding).
     let f = make(&src, "libopus", "webm");
-    match Decoder::open(&f) {
-        Err(Error::Unsupported { codec, .. }) => assert_eq!(codec, "opus"),
-        other => panic!("opus in webm: expected Unsupported, got {other:?}"),
-    }
+    let (n, dec) = frames_of(&f).unwrap();
+    assert_eq!((dec.info().codec, dec.info().sample_rate), ("opus", 48_000));
+    assert!(
+        (480_000..480_000 + 960).contains(&n),
+        "opus in webm: {n} frames"
+    );
     std::fs::remove_file(f).ok();
 }

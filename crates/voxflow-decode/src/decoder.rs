@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use symphonia::core::codecs::audio::well_known as ids;
-use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{AudioCodecId, AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::errors::{Error as SymError, SeekErrorKind};
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
@@ -15,6 +15,7 @@ use symphonia::core::packet::Packet;
 use symphonia::core::units::{TimeBase, Timestamp};
 use voxflow_core::{AudioFormat, AudioFrame, AudioSource, MediaTime};
 
+use crate::codec::Codec;
 use crate::source::{SeekableReader, SharedBytes, StreamReader};
 use crate::wav::{Block, Coding, WavPcm};
 use crate::{DecoderConfig, Error};
@@ -105,7 +106,7 @@ enum Source {
 pub struct Decoder {
     source: Source,
     /// The codec (for the WAV fast path: symphonia's PCM codec, kept for its name only).
-    codec: Box<dyn AudioDecoder>,
+    codec: Codec,
     track_id: u32,
     time_base: Option<TimeBase>,
     info: StreamInfo,
@@ -123,6 +124,13 @@ pub struct Decoder {
     next_pts: i64,
     /// Packet-timeline position (in sample frames) of output sample 0.
     origin: Option<i64>,
+    /// Packet-timeline position of the first decoded packet (before any lead trim).
+    first_start: Option<i64>,
+    /// Decoded sample frames still to drop at the start of the stream (Opus pre-skip; other
+    /// codecs trim their own delay).
+    lead_skip: usize,
+    /// Sample frames to decode and discard before a seek target (Opus: 80 ms; 0 otherwise).
+    seek_preroll: i64,
     /// After a seek: output sample index where output must resume.
     seek_target: Option<i64>,
     state: State,
@@ -209,6 +217,25 @@ fn open_error(e: SymError, context: &'static str) -> Error {
             detail: other.to_string(),
         },
     }
+}
+
+/// The codec for a track: voxflow-encode's Opus decoder for Opus (feature `opus`), else
+/// symphonia's.
+fn make_codec(params: &AudioCodecParameters, gapless: bool) -> Result<Codec, Error> {
+    #[cfg(feature = "opus")]
+    if params.codec == ids::CODEC_ID_OPUS {
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        let opus = crate::opus::OpusCodec::new(params.extra_data.as_deref(), channels, gapless)?;
+        return Ok(Codec::Opus(Box::new(opus)));
+    }
+    let opts = AudioDecoderOptions::default().gapless(gapless);
+    symphonia::default::get_codecs()
+        .make_audio_decoder(params, &opts)
+        .map(Codec::Symphonia)
+        .map_err(|e| Error::Unsupported {
+            codec: codec_name(params.codec),
+            detail: e.to_string(),
+        })
 }
 
 impl Decoder {
@@ -314,19 +341,28 @@ impl Decoder {
         let Some(params) = track.codec_params.as_ref().and_then(|p| p.audio()) else {
             return Err(Error::NoAudioTrack { container });
         };
-        let opts = AudioDecoderOptions::default().gapless(config.gapless);
-        let codec = symphonia::default::get_codecs()
-            .make_audio_decoder(params, &opts)
-            .map_err(|e| Error::Unsupported {
-                codec: codec_name(params.codec),
-                detail: e.to_string(),
-            })?;
-        let rate = params.sample_rate.unwrap_or(0);
-        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        let codec = make_codec(params, config.gapless)?;
+        let mut rate = params.sample_rate.unwrap_or(0);
+        let mut channels = params.channels.as_ref().map_or(0, |c| c.count());
         let track_id = track.id;
         let time_base = track.time_base;
-        let (delay, padding) = (track.delay, track.padding);
-        let total_frames = track.num_frames.map(|n| {
+        let (mut delay, padding) = (track.delay, track.padding);
+        let mut num_frames = track.num_frames;
+        let (mut lead_skip, mut seek_preroll) = (0, 0);
+        #[cfg(feature = "opus")]
+        if let Codec::Opus(o) = &codec {
+            // Decoded at 48 kHz whatever the container says; the pre-skip is ours to drop.
+            // symphonia's Ogg track counts frames up to the last granule position, which
+            // includes the pre-skip (and starts at the first page's start).
+            rate = crate::opus::OPUS_RATE;
+            channels = usize::from(o.head().channels);
+            delay = Some(u32::from(o.head().pre_skip));
+            lead_skip = o.lead_trim();
+            seek_preroll = crate::opus::SEEK_PREROLL;
+            let start = u64::try_from(track.start_ts.get()).unwrap_or(0);
+            num_frames = num_frames.map(|n| n.saturating_sub(start + u64::from(o.head().pre_skip)));
+        }
+        let total_frames = num_frames.map(|n| {
             if config.gapless {
                 n
             } else {
@@ -335,7 +371,7 @@ impl Decoder {
         });
         let announced_max = params
             .max_frames_per_packet
-            .or(codec.codec_params().max_frames_per_packet)
+            .or(codec.max_frames_per_packet())
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(0);
         // PCM WAV is read directly (after symphonia parsed the header), unless turned off.
@@ -343,7 +379,6 @@ impl Decoder {
             .filter(|_| config.wav_fast_path && container == "wave")
             .filter(|_| rate > 0 && channels > 0);
         let bits_per_sample = params.bits_per_sample;
-        let num_frames = track.num_frames;
         let source = match wav_coding {
             // The reader has read the header only: its stream is at the first data byte.
             Some(coding) => match WavPcm::new(reader.into_inner(), coding, channels, num_frames) {
@@ -359,7 +394,7 @@ impl Decoder {
         };
         let info = StreamInfo {
             container,
-            codec: codec.codec_info().short_name,
+            codec: codec.name(),
             sample_rate: rate,
             channels: u16::try_from(channels).unwrap_or(0),
             bits_per_sample,
@@ -388,6 +423,9 @@ impl Decoder {
             tail: 0,
             next_pts: 0,
             origin: None,
+            first_start: None,
+            lead_skip,
+            seek_preroll,
             seek_target: None,
             state: State::Running,
             pending: None,
@@ -434,16 +472,9 @@ impl Decoder {
             let start = self.packet_start(&packet);
             let codec = &mut self.codec;
             let decoded = guarded("the codec panicked on this packet", || {
-                codec.decode(&packet).map(|buf| {
-                    (!buf.is_empty()).then(|| {
-                        (
-                            buf.spec().rate(),
-                            buf.num_planes(),
-                            buf.frames(),
-                            buf.capacity(),
-                        )
-                    })
-                })
+                codec
+                    .decode(&packet)
+                    .map(|d| (d.frames > 0).then_some((d.rate, d.channels, d.frames, d.capacity)))
             })
             .map_err(|e| match e {
                 SymError::LimitError(what) => SymError::DecodeError(what),
@@ -487,9 +518,11 @@ impl Decoder {
         }
         self.allocate_pcm();
         if let Some((_, _, frames, _, start)) = first {
-            self.origin = Some(start);
+            self.first_start = Some(start);
+            self.origin = Some(start.saturating_add(self.lead_skip as i64));
             self.expected_start = Some(start.saturating_add(frames as i64));
-            self.copy_last_decoded(0);
+            let lead = self.take_lead(frames);
+            self.copy_last_decoded(lead);
         } else {
             self.state = State::Draining;
         }
@@ -627,17 +660,20 @@ impl Decoder {
 
     /// Appends the codec's last decoded buffer, dropping its first `skip` sample frames.
     fn copy_last_decoded(&mut self, skip: usize) {
-        let (frames, n) = {
-            let buf = self.codec.last_decoded();
-            (buf.frames(), buf.samples_interleaved())
-        };
+        let (frames, n) = self.codec.last_len();
         self.max_packet = self.max_packet.max(frames);
         self.reserve(n);
         let (tail, pcm) = (self.tail, &mut self.pcm);
-        self.codec
-            .last_decoded()
-            .copy_to_slice_interleaved::<f32, _>(&mut pcm[tail..tail + n]);
+        self.codec.copy_last_decoded(&mut pcm[tail..tail + n]);
         self.commit(frames, skip);
+    }
+
+    /// How many of the `frames` just decoded fall in the stream's lead trim (Opus pre-skip),
+    /// counting them off.
+    fn take_lead(&mut self, frames: usize) -> usize {
+        let n = self.lead_skip.min(frames);
+        self.lead_skip -= n;
+        n
     }
 
     /// Makes the `frames` sample frames written at `tail` part of the buffer, dropping the
@@ -668,10 +704,12 @@ impl Decoder {
         Some(usize::try_from(target.saturating_sub(pos)).unwrap_or(0))
     }
 
-    fn append_silence(&mut self, frames: usize) {
+    /// Appends `frames` sample frames of concealment (Opus: its loss concealment; other
+    /// codecs: silence).
+    fn append_concealment(&mut self, frames: usize) {
         let n = frames * usize::from(self.format.channels);
         self.reserve(n);
-        self.pcm[self.tail..self.tail + n].fill(0.0);
+        self.codec.conceal(&mut self.pcm[self.tail..self.tail + n]);
         self.tail += n;
         self.stats.concealed_frames += frames as u64;
     }
@@ -783,11 +821,16 @@ impl Decoder {
 
     fn decode_packet(&mut self, packet: &Packet) -> Result<(), Error> {
         let start = self.packet_start(packet);
+        // Opus conceals a gap with its decoder state, so before this packet is decoded; the
+        // other codecs' gaps are found after decoding, as packets decoding to nothing
+        // (priming) must not count.
+        let fill_first = self.codec.conceals_lost_audio();
+        if fill_first {
+            self.fill_gap(start, self.expected_start)?;
+        }
         let codec = &mut self.codec;
         let result = guarded("the codec panicked on this packet", || {
-            codec
-                .decode(packet)
-                .map(|buf| (buf.frames(), buf.spec().rate(), buf.num_planes()))
+            codec.decode(packet).map(|d| (d.frames, d.rate, d.channels))
         })
         // A codec panic is handled like a corrupt packet: skipped, counted, bounded by
         // `max_consecutive_errors`.
@@ -815,30 +858,23 @@ impl Decoder {
                 let expected = self
                     .expected_start
                     .replace(start.saturating_add(frames as i64));
-                if let (Some(exp), None) = (expected, self.seek_target) {
-                    let gap = start.saturating_sub(exp);
-                    if gap > self.gap_tolerance() {
-                        // The demuxer skipped data it could not parse: packets were lost here.
-                        let limit = self.max_packet.saturating_mul(64) as i64;
-                        self.on_corrupt_with_fill(
-                            "packets lost (demuxer resynchronised)",
-                            usize::try_from(gap.min(limit)).unwrap_or(0),
-                        )?;
-                    }
+                if !fill_first {
+                    self.fill_gap(start, expected)?;
                 }
+                let lead = self.take_lead(frames);
                 // (`None`: entirely before the seek target, discarded.)
-                if let Some(skip) = self.seek_skip(pos, frames) {
-                    self.copy_last_decoded(skip);
+                if let Some(skip) = self.seek_skip(pos.saturating_add(lead as i64), frames - lead) {
+                    self.copy_last_decoded(lead + skip);
                 }
                 Ok(())
             }
             Err(SymError::DecodeError(what)) => {
-                let dur = self.ts_dur_to_frames(i64::try_from(packet.dur.get()).unwrap_or(0));
+                let dur = self.lost_packet_frames(packet);
                 self.expected_start = Some(start.saturating_add(dur));
                 self.on_corrupt(what, usize::try_from(dur).unwrap_or(0))
             }
             Err(SymError::IoError(_)) => {
-                let dur = self.ts_dur_to_frames(i64::try_from(packet.dur.get()).unwrap_or(0));
+                let dur = self.lost_packet_frames(packet);
                 self.expected_start = Some(start.saturating_add(dur));
                 self.on_corrupt("packet data ended early", usize::try_from(dur).unwrap_or(0))
             }
@@ -854,6 +890,31 @@ impl Decoder {
                 Ok(())
             }
         }
+    }
+
+    /// Sample frames a packet that failed to decode stood for: its TOC duration for Opus, else
+    /// the duration the demuxer gave.
+    fn lost_packet_frames(&self, packet: &Packet) -> i64 {
+        match self.codec.lost_packet_frames(packet) {
+            Some(n) => i64::try_from(n).unwrap_or(0),
+            None => self.ts_dur_to_frames(i64::try_from(packet.dur.get()).unwrap_or(0)),
+        }
+    }
+
+    /// Conceals the audio between `expected` (where the previous packet ended) and `start`
+    /// (where this one begins) when the demuxer skipped data it could not parse.
+    fn fill_gap(&mut self, start: i64, expected: Option<i64>) -> Result<(), Error> {
+        if let (Some(exp), None) = (expected, self.seek_target) {
+            let gap = start.saturating_sub(exp);
+            if gap > self.gap_tolerance() {
+                let limit = self.max_packet.saturating_mul(64) as i64;
+                self.on_corrupt_with_fill(
+                    "packets lost (demuxer resynchronised)",
+                    usize::try_from(gap.min(limit)).unwrap_or(0),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Largest forward jump of packet pts not counted as lost packets: exact for sample-rate
@@ -872,11 +933,7 @@ impl Decoder {
         self.stats.corrupt_packets += 1;
         let at = MediaTime::new(self.buffer_end_pts(), self.format.rate);
         if self.config.conceal_corrupt && dur > 0 {
-            let n = dur * usize::from(self.format.channels);
-            self.reserve(n);
-            self.pcm[self.tail..self.tail + n].fill(0.0);
-            self.tail += n;
-            self.stats.concealed_frames += dur as u64;
+            self.append_concealment(dur);
         }
         if self.config.report_corrupt {
             // Deliver the report before the audio that follows the gap.
@@ -904,7 +961,7 @@ impl Decoder {
         }
         if self.config.conceal_corrupt && dur > 0 {
             // Never trust a corrupt packet's duration beyond the largest packet seen.
-            self.append_silence(dur.min(self.max_packet));
+            self.append_concealment(dur.min(self.max_packet));
         }
         if self.config.report_corrupt {
             return Err(Error::Corrupt { at, detail });
@@ -1044,6 +1101,8 @@ impl Decoder {
         self.tail = 0;
         self.next_pts = target;
         self.seek_target = Some(target);
+        // The seek target (never before output sample 0) drops the lead trim now.
+        self.lead_skip = 0;
         self.expected_start = None;
         self.state = State::Running;
         self.pending = None;
@@ -1072,7 +1131,13 @@ impl Decoder {
         out_of_range: Error,
     ) -> Result<Moved, Error> {
         let origin = self.origin.unwrap_or(0);
-        let ts = self.frames_to_ts(target.saturating_add(origin));
+        // Opus needs its decoder warmed up on the audio before the target (pre-roll), and
+        // never earlier than the first packet.
+        let from = target
+            .saturating_add(origin)
+            .saturating_sub(self.seek_preroll)
+            .max(self.first_start.unwrap_or(i64::MIN));
+        let ts = self.frames_to_ts(from);
         let Source::Packets(reader) = &mut self.source else {
             return Ok(Moved::Reader);
         };

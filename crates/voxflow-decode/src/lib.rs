@@ -2,9 +2,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod codec;
 mod config;
 mod decoder;
 mod error;
+#[cfg(feature = "opus")]
+mod opus;
 mod source;
 pub mod testing;
 mod wav;

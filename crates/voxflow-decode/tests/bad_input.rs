@@ -105,6 +105,8 @@ fn truncated_files_deliver_what_is_there() {
         "speech_44k1_stereo_10s.wav",
         "speech_44k1_stereo.ogg",
         "speech_44k1_stereo.m4a",
+        #[cfg(feature = "opus")]
+        "speech_48k_stereo.opus",
     ] {
         let full = std::fs::read(media(name).unwrap()).unwrap();
         for frac in [0.0005, 0.01, 0.25, 0.5, 0.999] {

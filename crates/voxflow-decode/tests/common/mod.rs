@@ -60,3 +60,32 @@ pub fn decode_path(name: &str) -> Option<(Decoder, Vec<(i64, usize)>, Vec<f32>)>
     let (m, s) = drain(&mut dec);
     Some((dec, m, s))
 }
+
+/// `Some(name)` when the external program `name` can be started, else `None` with a printed
+/// reason (a failure when `VOXFLOW_REQUIRE_TOOLS=1`).
+pub fn tool(name: &str) -> Option<&str> {
+    if std::process::Command::new(name)
+        .arg("--help")
+        .output()
+        .is_ok()
+    {
+        return Some(name);
+    }
+    if std::env::var("VOXFLOW_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("VOXFLOW_REQUIRE_TOOLS=1 but {name} is not installed");
+    }
+    eprintln!("skipping: {name} is not installed");
+    None
+}
+
+/// A fresh path in the temp directory for this test process.
+pub fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("voxflow-decode-{}-{name}", std::process::id()))
+}
+
+/// Decodes all of `path` (skippable errors skipped): (decoder, interleaved samples).
+pub fn decode_all_of(path: &std::path::Path) -> (Decoder, Vec<f32>) {
+    let mut dec = Decoder::open(path).unwrap();
+    let (_, s) = drain(&mut dec);
+    (dec, s)
+}
