@@ -3,6 +3,7 @@
 
 use symphonia::core::codecs::audio::AudioDecoder;
 use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::Track;
 use symphonia::core::packet::Packet;
 
 /// What one decoded packet produced.
@@ -14,6 +15,22 @@ pub(crate) struct Decoded {
     pub capacity: usize,
     pub rate: u32,
     pub channels: usize,
+}
+
+/// What a codec decoding outside symphonia says about its track, in place of the container's
+/// figures.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TrackOverride {
+    pub rate: u32,
+    pub channels: usize,
+    /// Encoder delay (sample frames at `rate`).
+    pub delay: u32,
+    /// Sample frames of output after gapless trimming, when the container says.
+    pub num_frames: Option<u64>,
+    /// Decoded sample frames to drop at the start (0 with gapless off).
+    pub lead_skip: usize,
+    /// Sample frames to decode and discard before a seek target.
+    pub seek_preroll: i64,
 }
 
 pub(crate) enum Codec {
@@ -28,6 +45,18 @@ impl Codec {
             Codec::Symphonia(c) => c.codec_info().short_name,
             #[cfg(feature = "opus")]
             Codec::Opus(_) => "opus",
+        }
+    }
+
+    /// The codec's own view of the track (Opus), or `None` to keep the container's.
+    pub fn track_override(&self, track: &Track) -> Option<TrackOverride> {
+        match self {
+            Codec::Symphonia(_) => {
+                let _ = track;
+                None
+            }
+            #[cfg(feature = "opus")]
+            Codec::Opus(o) => Some(o.track_override(track)),
         }
     }
 

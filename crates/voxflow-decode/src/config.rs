@@ -26,8 +26,9 @@ pub struct DecoderConfig {
     /// Ogg Vorbis granule positions, ...), so the first output sample is the first sample of
     /// the original audio. Default `true`.
     pub gapless: bool,
-    /// Replace a packet that fails to decode by silence of the packet's duration, so the
-    /// timeline and total length stay intact. Default `true`. When `false` the packet is
+    /// Replace a packet that fails to decode by silence of the packet's duration (Opus: by
+    /// the Opus decoder's packet loss concealment), so the timeline and total length stay
+    /// intact. Default `true`. When `false` the packet is
     /// dropped and later pts close up the gap.
     pub conceal_corrupt: bool,
     /// Return [`Error::Corrupt`] (skippable) from a read when a packet was skipped, instead of

@@ -95,7 +95,7 @@ enum Source {
 }
 
 /// A streaming audio decoder: any container and codec symphonia reads (WAV, FLAC, MP3, Ogg
-/// Vorbis, AAC/M4A, MKV/WebM) in, fixed-duration interleaved `f32` [`AudioFrame`]s out, with
+/// Vorbis, AAC/M4A, MKV/WebM), and Ogg/WebM Opus (feature `opus`) in, fixed-duration interleaved `f32` [`AudioFrame`]s out, with
 /// sample-accurate pts, gapless trimming, accurate seeking and corrupt-packet recovery.
 ///
 /// Open it from a path ([`open`](Self::open)), shared bytes ([`from_bytes`](Self::from_bytes),
@@ -342,26 +342,18 @@ impl Decoder {
             return Err(Error::NoAudioTrack { container });
         };
         let codec = make_codec(params, config.gapless)?;
-        let mut rate = params.sample_rate.unwrap_or(0);
-        let mut channels = params.channels.as_ref().map_or(0, |c| c.count());
         let track_id = track.id;
         let time_base = track.time_base;
-        let (mut delay, padding) = (track.delay, track.padding);
-        let mut num_frames = track.num_frames;
-        let (mut lead_skip, mut seek_preroll) = (0, 0);
-        #[cfg(feature = "opus")]
-        if let Codec::Opus(o) = &codec {
-            // Decoded at 48 kHz whatever the container says; the pre-skip is ours to drop.
-            // symphonia's Ogg track counts frames up to the last granule position, which
-            // includes the pre-skip (and starts at the first page's start).
-            rate = crate::opus::OPUS_RATE;
-            channels = usize::from(o.head().channels);
-            delay = Some(u32::from(o.head().pre_skip));
-            lead_skip = o.lead_trim();
-            seek_preroll = crate::opus::SEEK_PREROLL;
-            let start = u64::try_from(track.start_ts.get()).unwrap_or(0);
-            num_frames = num_frames.map(|n| n.saturating_sub(start + u64::from(o.head().pre_skip)));
-        }
+        let padding = track.padding;
+        // Opus: 48 kHz, the OpusHead's channels and pre-skip (see `Codec::track_override`).
+        let over = codec.track_override(track);
+        let rate = over.map_or(params.sample_rate.unwrap_or(0), |o| o.rate);
+        let channels = over.map_or(params.channels.as_ref().map_or(0, |c| c.count()), |o| {
+            o.channels
+        });
+        let delay = over.map_or(track.delay, |o| Some(o.delay));
+        let num_frames = over.map_or(track.num_frames, |o| o.num_frames);
+        let (lead_skip, seek_preroll) = over.map_or((0, 0), |o| (o.lead_skip, o.seek_preroll));
         let total_frames = num_frames.map(|n| {
             if config.gapless {
                 n

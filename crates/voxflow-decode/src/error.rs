@@ -25,8 +25,8 @@ pub enum Error {
         /// Short name of the container format.
         container: &'static str,
     },
-    /// The audio codec (or a feature of it) is not supported by this build, e.g. Opus, which a
-    /// later voxflow release decodes through voxflow-encode. **Stop**.
+    /// The audio codec (or a feature of it) is not supported by this build: e.g. AC-3, Opus
+    /// with more than two channels, or any Opus when the `opus` feature is off. **Stop**.
     #[error("unsupported codec {codec}: {detail}")]
     Unsupported {
         /// Short name of the codec (e.g. `"opus"`), or its numeric id when the name is unknown.

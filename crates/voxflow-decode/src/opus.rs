@@ -14,7 +14,7 @@ use voxflow_core::AudioFrame;
 use voxflow_encode::{Backend, OpusDecoder, OpusHead};
 
 use crate::Error;
-use crate::codec::Decoded;
+use crate::codec::{Decoded, TrackOverride};
 
 /// Opus decodes at 48 kHz here whatever the input rate was.
 pub(crate) const OPUS_RATE: u32 = 48_000;
@@ -107,18 +107,25 @@ impl OpusCodec {
         })
     }
 
-    /// The parsed header.
-    pub(crate) fn head(&self) -> &OpusHead {
-        &self.head
-    }
-
-    /// Sample frames to drop from the start of the decoded stream (pre-skip; 0 with gapless
-    /// off).
-    pub(crate) fn lead_trim(&self) -> usize {
-        if self.gapless {
-            usize::from(self.head.pre_skip)
-        } else {
-            0
+    /// Decoded at 48 kHz whatever the container says, with the OpusHead's channels; the
+    /// pre-skip is the decoder's to drop. symphonia's Ogg track counts frames up to the last
+    /// granule position, which includes the pre-skip (and starts at the first page's start).
+    pub(crate) fn track_override(&self, track: &symphonia::core::formats::Track) -> TrackOverride {
+        let pre_skip = u64::from(self.head.pre_skip);
+        let start = u64::try_from(track.start_ts.get()).unwrap_or(0);
+        TrackOverride {
+            rate: OPUS_RATE,
+            channels: usize::from(self.head.channels),
+            delay: u32::from(self.head.pre_skip),
+            num_frames: track
+                .num_frames
+                .map(|n| n.saturating_sub(start.saturating_add(pre_skip))),
+            lead_skip: if self.gapless {
+                usize::from(self.head.pre_skip)
+            } else {
+                0
+            },
+            seek_preroll: SEEK_PREROLL,
         }
     }
 

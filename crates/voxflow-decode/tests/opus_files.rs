@@ -77,7 +77,7 @@ fn gapless_off_keeps_pre_skip_and_end_padding() {
     // Every packet whole: 20 ms packets, 312 + 48 538 rounded up to whole packets.
     assert_eq!(total % 960, 0);
     assert!(
-        total >= 48_538 + 312 && total < 48_538 + 312 + 960,
+        (48_538 + 312..48_538 + 312 + 960).contains(&total),
         "{total}"
     );
     assert_eq!(d.info().total_frames, Some(total));
@@ -470,4 +470,28 @@ fn a_stream_gives_the_same_samples_as_a_file() {
     let mut d = Decoder::from_stream(r, Some("opus"), DecoderConfig::default()).unwrap();
     let (_, s) = drain(&mut d);
     assert_eq!(s, file);
+}
+
+/// Open + first 20 ms frame of the Opus files, median of 7 (≤ 5 ms in release builds).
+#[test]
+fn first_frame_is_fast() {
+    let Some(dir) = media_dir() else { return };
+    let limit = if cfg!(debug_assertions) { 100.0 } else { 5.0 };
+    for &(name, ..) in OPUS_FILES {
+        let mut times: Vec<f64> = (0..7)
+            .map(|_| {
+                let t0 = std::time::Instant::now();
+                let mut d = Decoder::open(dir.join(name)).unwrap();
+                let mut f = AudioFrame::with_capacity(d.format(), d.frame_len());
+                assert!(d.next_frame(&mut f).unwrap());
+                t0.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "first frame {name}: best {:.3} ms, median {:.3} ms",
+            times[0], times[3]
+        );
+        assert!(times[3] <= limit, "{name}: {} ms", times[3]);
+    }
 }
