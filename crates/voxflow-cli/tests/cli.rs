@@ -83,6 +83,8 @@ fn decode_reports_every_shared_format() {
         ("speech_44k1_stereo.ogg", 2_646_000),
         ("speech_44k1_stereo_10s.wav", 441_000),
         ("librivox_16k_mono.wav", 0),
+        ("speech_48k_stereo.opus", 2_880_000),
+        ("word_nn_48k.opus", 48_538),
     ] {
         let path = data.join("media").join(file);
         let v = json_of(&voxflow(&[
@@ -153,6 +155,40 @@ fn info_describes_a_file() {
     assert_eq!(v["frames"], 2_646_000);
     let text = voxflow(&["info", path.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("44100 Hz"));
+}
+
+#[test]
+fn opus_files_are_described_and_decoded() {
+    let Some(data) = voxflow_tests::shared_data() else {
+        return;
+    };
+    let path = data.join("media/speech_48k_stereo.opus");
+    let v = json_of(&voxflow(&["info", path.to_str().unwrap(), "--json"]));
+    assert_eq!(
+        (v["container"].as_str(), v["codec"].as_str()),
+        (Some("ogg"), Some("opus"))
+    );
+    assert_eq!(
+        (v["rate"].as_u64(), v["channels"].as_u64()),
+        (Some(48_000), Some(2))
+    );
+    assert_eq!(v["frames"], 2_880_000);
+    let dir = scratch_dir("cli-opus");
+    let out = dir.join("speech.wav");
+    let st = voxflow(&[
+        "decode",
+        path.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    // The length opusdec gives: pre-skip and end padding trimmed.
+    assert_eq!(wav_frames(&out), (48_000, 2, 2_880_000));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
