@@ -139,3 +139,36 @@ fn decode_real_wav_file_allocates_nothing_per_frame() {
     assert!(frames >= 350);
     assert_eq!(allocs, 0);
 }
+
+/// Opus (Ogg) in the decoder alone, on this thread: our side (voxflow-encode's decoder, the
+/// sample ring) allocates nothing, but symphonia's Ogg demuxer hands each packet over as a
+/// freshly allocated `Box<[u8]>`, so the count is about one allocation per 20 ms packet.
+#[test]
+fn decode_ogg_opus_allocates_only_symphonias_packets() {
+    let _serial = serial();
+    let Some(data) = voxflow_tests::shared_data() else {
+        return;
+    };
+    let pre = Preloaded::read(data.join("media/speech_48k_stereo.opus")).unwrap();
+    let mut dec = pre.decoder(DecoderConfig::default()).unwrap();
+    let mut frame = voxflow_core::AudioFrame::with_capacity(dec.format(), dec.frame_len());
+    for _ in 0..100 {
+        assert!(dec.next_frame(&mut frame).unwrap());
+    }
+    let (packets0, frames) = (dec.stats().packets_decoded, 1_500u64);
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for _ in 0..frames {
+        assert!(dec.next_frame(&mut frame).unwrap());
+    }
+    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let packets = dec.stats().packets_decoded - packets0;
+    println!(
+        "ogg opus: {allocs} allocations over {frames} frames of 20 ms ({packets} packets): \
+         {:.2} per packet",
+        allocs as f64 / packets as f64
+    );
+    assert!(
+        allocs <= 2 * packets,
+        "{allocs} allocations for {packets} packets"
+    );
+}
