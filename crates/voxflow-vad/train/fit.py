@@ -48,51 +48,88 @@ def scores(P, Y, on, off, hang):
     return 2 * pr * rc / max(pr + rc, 1e-9), nfp / max(ntot, 1)
 
 
+def relu(x):
+    return np.maximum(x, 0)
+
+
 class MLP:
-    def __init__(s, nin, nh, rng):
-        s.W1 = rng.standard_normal((nh, nin)).astype(np.float32) * np.sqrt(2 / nin)
-        s.b1 = np.zeros(nh, np.float32)
-        s.W2 = rng.standard_normal(nh).astype(np.float32) * np.sqrt(1 / nh)
-        s.b2 = np.float32(0)
+    """80 -> H1 -> [H2 ->] 1, ReLU hidden layers, trained with Adam on weighted log loss."""
+
+    def __init__(s, sizes, rng):
+        s.W = [(rng.standard_normal((o, i)) * np.sqrt(2 / i)).astype(np.float32)
+               for i, o in zip(sizes[:-1], sizes[1:])]
+        s.b = [np.zeros(o, np.float32) for o in sizes[1:]]
 
     def forward(s, x):
-        h = np.maximum(x @ s.W1.T + s.b1, 0)
-        return h, h @ s.W2 + s.b2
+        hs = [x]
+        for k in range(len(s.W) - 1):
+            hs.append(relu(hs[-1] @ s.W[k].T + s.b[k]))
+        return hs, (hs[-1] @ s.W[-1].T + s.b[-1])[:, 0]
 
-    def params(s):
-        return [s.W1, s.b1, s.W2, np.array([s.b2])]
+    def prob(s, x):
+        return 1 / (1 + np.exp(-np.clip(s.forward(x)[1], -30, 30)))
 
 
-def train(X, Y, W, nh, epochs, rng, lr=3e-3, l2=1e-4):
-    m = MLP(X.shape[1], nh, rng)
-    ps = [m.W1, m.b1, m.W2, np.zeros(1, np.float32)]
-    ps[3][0] = 0
+def train(X, Y, W, sizes, epochs, rng, lr=3e-3, l2=1e-4, noise=0.0):
+    m = MLP(sizes, rng)
+    ps = m.W + m.b
     mom = [np.zeros_like(p) for p in ps]; vel = [np.zeros_like(p) for p in ps]
     t = 0
     n = len(X); bs = 512
+    L = len(m.W)
     for ep in range(epochs):
         idx = rng.permutation(n)
         tot = 0
         for k in range(0, n, bs):
             b = idx[k:k + bs]
             x, y, w = X[b], Y[b], W[b]
-            h = np.maximum(x @ ps[0].T + ps[1], 0)
-            z = h @ ps[2] + ps[3][0]
+            if noise > 0:  # input noise in standardised units: a cheap regulariser
+                x = x + noise * rng.standard_normal(x.shape).astype(np.float32)
+            hs, z = m.forward(x)
             p = 1 / (1 + np.exp(-np.clip(z, -30, 30)))
-            g = (p - y) * w / len(b)
             tot += float(np.sum(w * (-(y * np.log(p + 1e-7) + (1 - y) * np.log(1 - p + 1e-7)))))
-            gW2 = h.T @ g + l2 * ps[2]; gb2 = np.array([g.sum()], np.float32)
-            gh = np.outer(g, ps[2]) * (h > 0)
-            gW1 = gh.T @ x + l2 * ps[0]; gb1 = gh.sum(0)
+            g = ((p - y) * w / len(b))[:, None]
+            gW = [None] * L; gb = [None] * L
+            for k2 in range(L - 1, -1, -1):
+                gW[k2] = g.T @ hs[k2] + l2 * m.W[k2]
+                gb[k2] = g.sum(0)
+                if k2 > 0:
+                    g = (g @ m.W[k2]) * (hs[k2] > 0)
             t += 1
-            for i, gr in enumerate([gW1, gb1, gW2, gb2]):
+            for i, gr in enumerate(gW + gb):
                 mom[i] = 0.9 * mom[i] + 0.1 * gr
                 vel[i] = 0.999 * vel[i] + 0.001 * gr * gr
                 mh = mom[i] / (1 - 0.9 ** t); vh = vel[i] / (1 - 0.999 ** t)
                 ps[i] -= (lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
         print(f'epoch {ep} loss {tot / n:.4f}', flush=True)
-    m.W1, m.b1, m.W2, m.b2 = ps[0], ps[1], ps[2], float(ps[3][0])
     return m
+
+
+def choose_rule(P, Y, max_fpr):
+    best = None
+    for on in [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]:
+        for off in [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]:
+            if off > on:
+                continue
+            for hang in [0, 3, 6, 10, 15]:
+                f1, fpr = scores(P, Y, on, off, hang)
+                key = f1 if fpr <= max_fpr else f1 - 10 * fpr
+                if best is None or key > best[0]:
+                    best = (key, on, off, hang, f1, fpr)
+    return best[1:4]
+
+
+def report(P, Y, names, on, off, hang, title):
+    f1, fpr = scores(P, Y, on, off, hang)
+    print(f'{title}: on {on} off {off} hangover {hang}: F1 {f1:.4f} FPR(non-speech) {fpr:.4f}')
+    for p, y, nm in zip(P, Y, names):
+        d = decide(p, on, off, hang)
+        if y.sum() == 0:
+            print(f'  {nm}: fpr {d.mean():.4f}')
+        else:
+            tp = (d & (y > 0)).sum(); pr = tp / max(d.sum(), 1); rc = tp / max((y > 0).sum(), 1)
+            print(f'  {nm}: f1 {2 * pr * rc / max(pr + rc, 1e-9):.3f}')
+    return f1, fpr
 
 
 def fmt(a):
@@ -101,52 +138,57 @@ def fmt(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='/tmp/vadtrain')
+    ap.add_argument('--data', nargs='+', default=['/tmp/vadtrain'],
+                    help='material dirs (make_data.py --out); training uses every <dir>/train, '
+                         'validation the first dir\'s val')
     ap.add_argument('--hidden', type=int, default=16)
+    ap.add_argument('--hidden2', type=int, default=0, help='second hidden layer (0: none)')
     ap.add_argument('--epochs', type=int, default=12)
+    ap.add_argument('--noise', type=float, default=0.0, help='input noise (standardised units)')
+    ap.add_argument('--nonspeech-weight', type=float, default=2.0)
+    ap.add_argument('--max-fpr', type=float, default=0.01, help='validation non-speech FPR bound')
+    ap.add_argument('--seed', type=int, default=7)
+    ap.add_argument('--score', nargs=2, action='append', default=[], metavar=('SET', 'FEATS'),
+                    help='also print the chosen rule\'s figures on a labelled set (no choice made on it)')
     ap.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'src', 'models', 'weights.rs'))
     a = ap.parse_args()
-    rng = np.random.default_rng(7)
-    Xtr, Ytr, _ = load(a.data + '/feat_train', a.data + '/train')
-    Xva, Yva, nva = load(a.data + '/feat_val', a.data + '/val')
+    rng = np.random.default_rng(a.seed)
+    Xtr, Ytr = [], []
+    for d in a.data:
+        x, y, _ = load(d + '/feat_train', d + '/train')
+        Xtr += x; Ytr += y
+    Xva, Yva, nva = load(a.data[0] + '/feat_val', a.data[0] + '/val')
     X = np.concatenate(Xtr); Y = np.concatenate(Ytr)
     # weight non-speech files up (false alarms on music/effects matter most)
-    W = np.concatenate([np.full(len(y), 2.0 if y.sum() == 0 else 1.0, np.float32) for y in Ytr])
+    W = np.concatenate([np.full(len(y), a.nonspeech_weight if y.sum() == 0 else 1.0, np.float32) for y in Ytr])
     mean = X.mean(0); std = X.std(0) + 1e-3
     Xn = ((X - mean) / std).astype(np.float32)
-    m = train(Xn, Y, W, a.hidden, a.epochs, rng)
-    Pva = [1 / (1 + np.exp(-m.forward((x - mean) / std)[1])) for x in Xva]
-    best = None
-    for on in [0.4, 0.5, 0.6, 0.7, 0.8, 0.9]:
-        for off in [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]:
-            if off > on:
-                continue
-            for hang in [0, 3, 6, 10, 15]:
-                f1, fpr = scores(Pva, Yva, on, off, hang)
-                key = f1 if fpr <= 0.01 else f1 - 10 * fpr
-                if best is None or key > best[0]:
-                    best = (key, on, off, hang, f1, fpr)
-    _, on, off, hang, f1, fpr = best
-    print(f'validation: on {on} off {off} hangover {hang}: F1 {f1:.4f} FPR(non-speech) {fpr:.4f}')
-    for p, y, nm in zip(Pva, Yva, nva):
-        d = decide(p, on, off, hang)
-        if y.sum() == 0:
-            print(f'  {nm}: fpr {d.mean():.4f}')
-        else:
-            tp = (d & (y > 0)).sum(); pr = tp / max(d.sum(), 1); rc = tp / max((y > 0).sum(), 1)
-            print(f'  {nm}: f1 {2 * pr * rc / max(pr + rc, 1e-9):.3f}')
-    H = a.hidden
+    sizes = [NF, a.hidden] + ([a.hidden2] if a.hidden2 else []) + [1]
+    m = train(Xn, Y, W, sizes, a.epochs, rng, noise=a.noise)
+    Pva = [m.prob((x - mean) / std) for x in Xva]
+    on, off, hang = choose_rule(Pva, Yva, a.max_fpr)
+    f1, fpr = report(Pva, Yva, nva, on, off, hang, 'validation')
+    for sd, fd in a.score:
+        Xs, Ys, ns = load(fd, sd)
+        report([m.prob((x - mean) / std) for x in Xs], Ys, ns, on, off, hang, 'scored ' + sd)
+    H1 = a.hidden; H2 = a.hidden2
+    wo = m.W[-1][0]
     s = ['//! Generated by `train/fit.py` from material built by `train/make_data.py` — do not edit.',
          f'//! Validation (held-out clips, music and effects): F1 {f1:.4f}, FPR on non-speech {fpr:.4f}.',
+         f'//! fit.py --hidden {H1} --hidden2 {H2} --epochs {a.epochs} --noise {a.noise} '
+         f'--nonspeech-weight {a.nonspeech_weight} --max-fpr {a.max_fpr} --seed {a.seed}',
          '#![allow(clippy::excessive_precision, clippy::unreadable_literal)]',
          'use crate::features::N_FEATURES;',
-         f'pub(crate) const HIDDEN: usize = {H};',
+         f'pub(crate) const HIDDEN: usize = {H1};',
+         f'pub(crate) const HIDDEN2: usize = {H2};',
          f'pub(crate) const MEAN: [f32; N_FEATURES] = {fmt(mean)};',
          f'pub(crate) const INV_STD: [f32; N_FEATURES] = {fmt(1 / std)};',
-         'pub(crate) const W1: [[f32; N_FEATURES]; HIDDEN] = [' + ', '.join(fmt(r) for r in m.W1) + '];',
-         f'pub(crate) const B1: [f32; HIDDEN] = {fmt(m.b1)};',
-         f'pub(crate) const W2: [f32; HIDDEN] = {fmt(m.W2)};',
-         f'pub(crate) const B2: f32 = {m.b2:.7e};',
+         'pub(crate) const W1: [[f32; N_FEATURES]; HIDDEN] = [' + ', '.join(fmt(r) for r in m.W[0]) + '];',
+         f'pub(crate) const B1: [f32; HIDDEN] = {fmt(m.b[0])};',
+         'pub(crate) const W2: [[f32; HIDDEN]; HIDDEN2] = [' + (', '.join(fmt(r) for r in m.W[1]) if H2 else '') + '];',
+         f'pub(crate) const B2: [f32; HIDDEN2] = {fmt(m.b[1]) if H2 else "[]"};',
+         f'pub(crate) const WO: [f32; {"HIDDEN2" if H2 else "HIDDEN"}] = {fmt(wo)};',
+         f'pub(crate) const BO: f32 = {float(m.b[-1][0]):.7e};',
          f'pub(crate) const DECISION_ON: f32 = {on};',
          f'pub(crate) const DECISION_OFF: f32 = {off};',
          f'pub(crate) const DECISION_HANGOVER: u32 = {hang};', '']

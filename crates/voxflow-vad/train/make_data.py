@@ -3,12 +3,14 @@
 
 Sources (Debian packages NOT used by shared/data/vad; fetch with fetch_sources.sh):
   speech  asterisk-core-sounds-es-g722, asterisk-core-sounds-fr-g722 (16 kHz wide-band),
-          asterisk-core-sounds-it-wav, asterisk-core-sounds-ru-wav (8 kHz telephone band),
-          espeak-ng synthetic sentences (several languages and voice variants)
+          asterisk-core-sounds-it-wav, asterisk-core-sounds-ru-wav, asterisk-prompt-es-co,
+          asterisk-prompt-fr-armelle, asterisk-prompt-it-menardi-wav (8 kHz telephone band),
+          espeak-ng synthetic sentences (several languages and voice variants), festival
+          sentences (diphone and HTS voices: English, Italian, Czech, Catalan)
   noise   synthetic white / pink / brown, babble made of 6 overlapped speech streams,
           music: colobot-common-sounds, hyperrogue-music, planetblupi-music-ogg, lomiri-sounds
-          ringtones; effects / UI sounds: colobot-common-sounds, deepin-sound-theme,
-          lomiri-sounds notifications, psi-plus-sounds
+          ringtones, asc-music, nexuiz-music; effects / UI sounds: colobot-common-sounds,
+          deepin-sound-theme, lomiri-sounds notifications, psi-plus-sounds, eiskaltdcpp-sounds
 Labels: the same kind of energy rule on the clean clips as the evaluation set uses
 (frame dB over 160 samples; thr = min(max(p99-35, p10+10), p99-15); close gaps < 150 ms;
 drop runs < 30 ms; dilate by 20 ms), clips trimmed to first/last speech frame.
@@ -25,8 +27,10 @@ HOP = 160
 
 
 def decode(path, max_s=None):
-    if path.endswith('.g722'):
-        raw = subprocess.run(['ffmpeg', '-loglevel', 'error', '-f', 'g722', '-i', path, '-f', 's16le',
+    if path.endswith(('.g722', '.gsm', '.mp3')):
+        fmt = {'.g722': ['-f', 'g722'], '.gsm': ['-f', 'gsm'], '.mp3': []}[os.path.splitext(path)[1]]
+        lim = [] if max_s is None else ['-t', str(max_s)]
+        raw = subprocess.run(['ffmpeg', '-loglevel', 'error'] + fmt + ['-i', path] + lim + ['-f', 's16le',
                               '-ac', '1', '-ar', str(SR), '-'], capture_output=True, check=True).stdout
         return np.frombuffer(raw, dtype='<i2').astype(np.float64) / 32768.0
     info = sf.info(path)
@@ -118,6 +122,32 @@ def espeak_clips(rng, n, tmp):
         subprocess.run(['espeak-ng', '-v', v, '-s', str(int(rng.integers(130, 200))),
                         '-p', str(int(rng.integers(20, 80))), '-w', p, w], check=True, capture_output=True)
         paths.append(p)
+    return paths
+
+
+FESTIVAL_VOICES = ['kal_diphone', 'ked_diphone', 'cmu_us_slt_arctic_hts', 'lp_diphone', 'pc_diphone',
+                   'czech_dita', 'czech_machac', 'upc_ca_ona_hts']
+
+
+def festival_clips(rng, n, tmp):
+    """Sentences from festival's voices (built from recordings of real speakers), random words
+    at a random speaking rate."""
+    words = ('the quick brown fox jumps over a lazy dog while seven bright stars shine on calm water '
+             'please call me back tomorrow morning because the meeting moved to nine thirty and bring '
+             'the report with numbers one two three four five six seven eight nine ten hello goodbye '
+             'yes no maybe thank you very much weather today is cloudy with light rain later '
+             'reading aloud from an old book she paused then turned the page and went on slowly').split()
+    paths = []
+    for i in range(n):
+        w = ' '.join(rng.choice(words, size=rng.integers(3, 16)))
+        v = FESTIVAL_VOICES[i % len(FESTIVAL_VOICES)]
+        stretch = rng.uniform(0.85, 1.3)
+        p = os.path.join(tmp, f'ft_{i}.wav')
+        r = subprocess.run(['text2wave', '-eval', f'(voice_{v})', '-eval',
+                            f"(Parameter.set 'Duration_Stretch {stretch:.2f})", '-o', p],
+                           input=w.encode(), capture_output=True)
+        if r.returncode == 0 and os.path.exists(p):
+            paths.append(p)
     return paths
 
 
@@ -284,6 +314,11 @@ def main():
     ap.add_argument('--seconds', type=int, default=60)
     ap.add_argument('--augment', action='store_true',
                     help='tilt/reverberate clips and vary the clean floor (experiment, see README)')
+    ap.add_argument('--more-sources', action='store_true',
+                    help='add the es-CO / fr-FR / it-IT (Menardi) prompts, festival sentences, '
+                         'asc and nexuiz music and eiskaltdcpp effects')
+    ap.add_argument('--place-seed', type=int, default=None,
+                    help='draw placements/noise from this seed (the clip split stays fixed)')
     a = ap.parse_args()
     rng = np.random.default_rng(20240604)
     snd = os.path.join(a.src, 'usr/share/asterisk/sounds')
@@ -291,25 +326,42 @@ def main():
                    + glob.glob(snd + '/fr_CA_f_June/**/*.g722', recursive=True)
                    + glob.glob(snd + '/it_IT_m_Carlo/**/*.wav', recursive=True)
                    + glob.glob(snd + '/ru_RU_f_IvrvoiceRU/**/*.wav', recursive=True))
+    paths2 = sorted(glob.glob(snd + '/es/**/*.gsm', recursive=True)
+                    + glob.glob(snd + '/fr/**/*.gsm', recursive=True)
+                    + glob.glob(snd + '/it_IT_f_Menardi/**/*.wav', recursive=True))
     rng.shuffle(paths)
     paths = paths[:1400]
     tmp = os.path.join(a.out, 'espeak')
     os.makedirs(tmp, exist_ok=True)
     paths += espeak_clips(rng, 300, tmp)
+    if a.more_sources:
+        # drawn after the original sources so that the original draws stay as they were
+        rng2 = np.random.default_rng(20261202)
+        rng2.shuffle(paths2)
+        paths += paths2[:700]
+        paths += festival_clips(rng2, 400, tmp)
     rng.shuffle(paths)
     print('loading', len(paths), 'clips', file=sys.stderr)
     clips = load_clips(paths)
     half = len(clips) * 2 // 3
     tr, va = clips[:half], clips[half:]
+    if a.place_seed is not None:
+        # same clip split as the default build (so validation clips never reach training),
+        # different placements, noise draws and augmentation
+        rng = np.random.default_rng(a.place_seed)
     col = os.path.join(a.src, 'usr/share/games/colobot')
     share = os.path.join(a.src, 'usr/share')
     mpaths = (sorted(glob.glob(col + '/music/*.ogg')) + sorted(glob.glob(share + '/**/planetblupi/**/*.ogg', recursive=True))
               + sorted(glob.glob(share + '/sounds/lomiri/ringtones/*.ogg'))
               + [p for p in sorted(glob.glob(share + '/**/hyperrogue/**/*.ogg', recursive=True)) if os.path.getsize(p) > 400_000])
+    if a.more_sources:
+        mpaths += sorted(glob.glob(share + '/games/asc/music/*.mp3')) + sorted(glob.glob(share + '/games/nexuiz/music/*.ogg'))
     spaths = (sorted(glob.glob(col + '/sounds/*.wav')) + sorted(glob.glob(share + '/sounds/deepin/**/*.wav', recursive=True))
               + sorted(glob.glob(share + '/sounds/lomiri/notifications/*.ogg'))
               + sorted(glob.glob(share + '/**/psi*/**/*.wav', recursive=True))
               + [p for p in sorted(glob.glob(share + '/**/hyperrogue/**/*.ogg', recursive=True)) if os.path.getsize(p) <= 400_000])
+    if a.more_sources:
+        spaths += sorted(glob.glob(share + '/eiskaltdcpp/**/*.wav', recursive=True))
     music = [decode(p, 60) for p in mpaths]
     music = [m for m in music if len(m) > SR]
     sfx = [decode(p, 10) for p in spaths]
