@@ -421,11 +421,9 @@ fn energy_turns(x: &[f32], rate: usize, merge: usize) -> Vec<(f64, f64)> {
 }
 
 /// The detector against the speech in turns_48k_mono.wav: the reference rule on the file with
-/// its DC steps removed. Measured (default model, min_silence 700 ms): reference 0.75–3.32,
-/// 5.23–10.07, 12.03–17.62 s; found 0.78–3.30, 5.29–10.08, 12.20–17.61 s. The ends are within
-/// 20 ms; the third start is 170 ms late (the model's probability rises over 150 ms on that
-/// onset), so the issue's ±150 ms is met for five of the six boundaries. The bounds below guard
-/// those figures; they are not the target.
+/// its DC steps removed, held to the issue's ±150 ms. Measured (default model, min_silence
+/// 700 ms): reference 0.75–3.32, 5.23–10.07, 12.03–17.62 s; found 0.78–3.30, 5.28–10.07,
+/// 12.06–17.61 s (starts 30–50 ms late, ends within 20 ms).
 #[test]
 fn speech_boundaries_without_the_dc_steps() {
     let Some(dir) = common::data_dir("media/turns_48k_mono.wav") else {
@@ -455,8 +453,8 @@ fn speech_boundaries_without_the_dc_steps() {
     for (t, (s, e)) in found.iter().zip(&reference) {
         let (fs, fe) = (secs(t.started_at), secs(t.ended_at));
         println!("found {fs:.2}-{fe:.2} vs {s:.2}-{e:.2}");
-        assert!((fe - e).abs() <= 0.05, "end {fe} vs {e}");
-        assert!((fs - s).abs() <= 0.20, "start {fs} vs {s}");
+        assert!((fe - e).abs() <= 0.150, "end {fe} vs {e}");
+        assert!((fs - s).abs() <= 0.150, "start {fs} vs {s}");
         worst_start = worst_start.max((fs - s).abs());
         assert!((secs(t.detected_at) - fe - 0.7).abs() <= 0.010 + 1e-9);
     }
