@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+// No unsafe code, except the one `unsafe impl Send` of the optional WebRTC VAD wrapper
+// (`models/webrtc.rs`, feature `webrtc-vad`).
+#![cfg_attr(not(feature = "webrtc-vad"), forbid(unsafe_code))]
 #![deny(missing_docs)]
 
 mod error;

@@ -65,8 +65,8 @@ pub enum ModelKind {
     Energy,
     /// The earshot neural VAD (feature `earshot`, on by default).
     Earshot,
-    /// Google's WebRTC VAD, mode 3: not built (`webrtc_vad::Vad` is not `Send` and this crate
-    /// forbids `unsafe`); [`ModelKind::build`] returns [`Error::ModelUnavailable`].
+    /// Google's WebRTC VAD in mode 3, for comparison (feature `webrtc-vad`, which compiles
+    /// the bundled C with the system C compiler).
     WebRtc,
 }
 
@@ -101,7 +101,7 @@ impl ModelKind {
         match self {
             ModelKind::Voxflow | ModelKind::Energy => true,
             ModelKind::Earshot => cfg!(feature = "earshot"),
-            ModelKind::WebRtc => false,
+            ModelKind::WebRtc => cfg!(feature = "webrtc-vad"),
         }
     }
 
@@ -117,6 +117,9 @@ impl ModelKind {
                 model: "earshot",
                 feature: "earshot",
             }),
+            #[cfg(feature = "webrtc-vad")]
+            ModelKind::WebRtc => Ok(Box::new(crate::models::WebRtcModel::default())),
+            #[cfg(not(feature = "webrtc-vad"))]
             ModelKind::WebRtc => Err(Error::ModelUnavailable {
                 model: "webrtc",
                 feature: "webrtc-vad",
