@@ -153,11 +153,25 @@ fn telephone_8k_prompt() {
         share(&d[..190]) < 0.02 && share(&d[tail..]) < 0.02,
         "silence around the prompt called speech"
     );
-    // Low-level 8 kHz white noise (-45 dBFS) is not speech.
-    let mut rng = common::Rng(42);
-    let noise: Vec<f32> = (0..5 * 8000).map(|_| 0.01 * rng.next_f32()).collect();
-    let (_, d) = run(ModelKind::Voxflow, 8_000, &noise);
-    eprintln!("8 kHz noise at -45 dBFS: {:.1} % speech", 100.0 * share(&d));
+    // 8 kHz white noise at -45 and -25 dBFS is not speech (measured 0 %). At -11 dBFS it is
+    // called speech 24.6 % of the time (a stationary floor that loud is outside the training
+    // material): printed, not asserted.
+    for (amp, name, limit) in [
+        (0.01, "-45", Some(0.05)),
+        (0.1, "-25", Some(0.05)),
+        (0.5, "-11", None),
+    ] {
+        let mut rng = common::Rng(42);
+        let noise: Vec<f32> = (0..5 * 8000).map(|_| amp * rng.next_f32()).collect();
+        let (_, d) = run(ModelKind::Voxflow, 8_000, &noise);
+        eprintln!(
+            "8 kHz noise at {name} dBFS: {:.1} % speech",
+            100.0 * share(&d)
+        );
+        if let Some(l) = limit {
+            assert!(share(&d) < l, "8 kHz noise at {name} dBFS called speech");
+        }
+    }
 }
 
 #[test]
