@@ -61,6 +61,19 @@ for ext in flac mp3 ogg m4a; do
   row "${args[@]}" 1.0
 done
 
+# Ogg Opus (48 kHz stereo, 48 kbit/s): voxflow's pure-Rust decoder vs libopus in opusdec and
+# ffmpeg (opusdec writes its WAV to /dev/null; both decode at 48 kHz).
+f=$DATA/speech_48k_stereo.opus
+if command -v opusdec >/dev/null; then
+  hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/o.json" \
+    "$VF decode $f --null" "ffmpeg -nostdin -v error -threads 1 -i $f -f null -" \
+    "opusdec --quiet $f /dev/null" >/dev/null 2>&1
+  read -r -a m <<<"$(means "$TMP/o.json")"
+  row "decode opus 60 s" "${m[0]}" ffmpeg "${m[1]}" opusdec "${m[2]}" 1.0
+else
+  echo "| decode opus | skipped: opusdec (opus-tools) not installed | | | |"
+fi
+
 # Resample: 44.1 kHz stereo WAV -> 48 kHz WAV, voxflow High vs sox's default (high quality) rate.
 sox -V1 "$DATA/speech_44k1_stereo.flac" -b 16 "$TMP/in.wav"
 hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/r.json" \
@@ -77,6 +90,15 @@ if command -v opusenc >/dev/null; then
     "opusenc --quiet --bitrate 32 --comp 10 --framesize 20 $TMP/in.wav $TMP/ref.opus" >/dev/null 2>&1
   read -r -a m <<<"$(means "$TMP/e.json")"
   row "encode Opus 32k c10 20 ms, 60 s speech (pure-Rust backend)" "${m[0]}" opusenc "${m[1]}" 0.9
+  # The same in mono: here both encoders code the same (hybrid SILK + CELT) modes, so this row
+  # compares like with like (in stereo above 28 kbit/s opus-pure codes CELT-only by design; see
+  # crates/voxflow-encode/README.md).
+  sox -V1 "$TMP/in.wav" "$TMP/mono.wav" remix -
+  hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/em.json" \
+    "$VF encode $TMP/mono.wav $TMP/vfm.opus --bitrate 32k --complexity 10 --frame-ms 20" \
+    "opusenc --quiet --bitrate 32 --comp 10 --framesize 20 $TMP/mono.wav $TMP/refm.opus" >/dev/null 2>&1
+  read -r -a m <<<"$(means "$TMP/em.json")"
+  row "encode Opus 32k c10 20 ms, 60 s speech, mono (pure-Rust backend)" "${m[0]}" opusenc "${m[1]}" 0.9
   if [ -n "$VF_LIB" ]; then
     hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$TMP/l.json" \
       "$VF_LIB encode $TMP/in.wav $TMP/vfl.opus --backend libopus --bitrate 32k --complexity 10 --frame-ms 20" \
