@@ -207,6 +207,12 @@ pub fn vad_eval(dir: &Path, model_name: &str, as_json: bool) -> Result<(), Failu
             },
             "fpr_nonspeech": report.fpr_nonspeech,
             "us_per_10ms": report.us_per_10ms,
+            "onset_latency_ms": {
+                "p50": report.onset.p50_ms,
+                "p90": report.onset.p90_ms,
+                "onsets": report.onset.onsets,
+                "missed": report.onset.missed,
+            },
             "per_file": per_file,
         })
     );

@@ -253,7 +253,13 @@ fn vad_turns_and_eval_commands() {
         data.join("vad").to_str().unwrap(),
         "--json",
     ]));
-    for k in ["pooled", "fpr_nonspeech", "us_per_10ms", "per_file"] {
+    for k in [
+        "pooled",
+        "fpr_nonspeech",
+        "us_per_10ms",
+        "onset_latency_ms",
+        "per_file",
+    ] {
         assert!(v.get(k).is_some(), "vad-eval JSON lacks {k}");
     }
     assert_eq!(v["per_file"].as_array().unwrap().len(), 8);

@@ -119,6 +119,48 @@ pub struct EvalReport {
     pub fpr_nonspeech: Option<f64>,
     /// Model cost: wall-clock µs per 10 ms hop, timing only the model on 16 kHz 10 ms hops.
     pub us_per_10ms: f64,
+    /// How late the decision turns on at labelled speech onsets, pooled over the speech files.
+    pub onset: OnsetLatency,
+}
+
+/// Decision latency at speech onsets: for every labelled onset (a speech frame after at least
+/// 200 ms of non-speech), the time from the onset to the first frame decided speech, searched
+/// from 50 ms before to 500 ms after it (a negative latency is an early decision).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OnsetLatency {
+    /// Onsets found in the labels.
+    pub onsets: usize,
+    /// Onsets with no speech decision within 500 ms (left out of the percentiles).
+    pub missed: usize,
+    /// Median latency in ms (0 when no onset was detected).
+    pub p50_ms: f64,
+    /// 90th percentile latency in ms (0 when no onset was detected).
+    pub p90_ms: f64,
+}
+
+/// Frames of non-speech that must precede a labelled onset.
+const ONSET_QUIET: usize = 20;
+
+/// Appends the latency (ms) of each labelled onset in `labels` to `lat`, and counts misses.
+fn onset_latencies(labels: &[bool], decided: &[bool], lat: &mut Vec<f64>, missed: &mut usize) {
+    let n = labels.len().min(decided.len());
+    for i in ONSET_QUIET..n {
+        if !labels[i] || labels[i - ONSET_QUIET..i].iter().any(|&s| s) {
+            continue;
+        }
+        let from = i.saturating_sub(5);
+        match (from..(i + 50).min(n)).find(|&k| decided[k]) {
+            Some(k) => lat.push((k as f64 - i as f64) * 10.0),
+            None => *missed += 1,
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Reads a label file: returns the `speech` column.
@@ -206,6 +248,7 @@ pub fn evaluate_dir_with(
         None => model.build()?.default_decision(),
     };
     let mut per_file = Vec::new();
+    let (mut lat, mut missed) = (Vec::new(), 0usize);
     let mut timed_hops = 0u64;
     let mut timed_secs = 0.0f64;
     for wav in &wavs {
@@ -229,6 +272,7 @@ pub fn evaluate_dir_with(
         for i in 0..n {
             counts.add(labels[i], decided[i]);
         }
+        onset_latencies(&labels, &decided, &mut lat, &mut missed);
         per_file.push(FileReport {
             name: stem,
             frames: n,
@@ -257,7 +301,15 @@ pub fn evaluate_dir_with(
             pooled_counts = pooled_counts.merged(f.counts);
         }
     }
+    lat.sort_by(f64::total_cmp);
+    let onset = OnsetLatency {
+        onsets: lat.len() + missed,
+        missed,
+        p50_ms: percentile(&lat, 0.5),
+        p90_ms: percentile(&lat, 0.9),
+    };
     Ok(EvalReport {
+        onset,
         model,
         decision: used_decision,
         per_file,
@@ -308,6 +360,11 @@ impl std::fmt::Display for EvalReport {
             Some(x) => writeln!(f, "fpr on non-speech files: {:.4}", x)?,
             None => writeln!(f, "fpr on non-speech files: n/a")?,
         }
+        writeln!(
+            f,
+            "onset latency: median {:.0} ms, p90 {:.0} ms over {} onsets ({} missed)",
+            self.onset.p50_ms, self.onset.p90_ms, self.onset.onsets, self.onset.missed
+        )?;
         write!(f, "model cost: {:.2} µs per 10 ms", self.us_per_10ms)
     }
 }
@@ -333,5 +390,28 @@ mod tests {
         assert!((c.f1() - 2.0 / 3.0).abs() < 1e-12);
         assert!((c.fpr() - 0.5).abs() < 1e-12);
         assert_eq!(Counts::default().f1(), 0.0);
+    }
+
+    #[test]
+    fn onset_latency_counts_late_early_and_missed() {
+        // Onsets at frames 30 and 100 (after >= 20 quiet frames), and one at 200 never decided.
+        let mut labels = vec![false; 300];
+        labels[30..60].fill(true);
+        labels[100..130].fill(true);
+        labels[200..230].fill(true);
+        let mut decided = vec![false; 300];
+        decided[33..60].fill(true); // 30 ms late
+        decided[98..130].fill(true); // 20 ms early
+        let (mut lat, mut missed) = (Vec::new(), 0);
+        onset_latencies(&labels, &decided, &mut lat, &mut missed);
+        assert_eq!(lat, vec![30.0, -20.0]);
+        assert_eq!(missed, 1);
+        // A run after a gap shorter than 200 ms is not an onset.
+        let mut labels = vec![false; 100];
+        labels[25..40].fill(true);
+        labels[50..60].fill(true);
+        let (mut lat, mut missed) = (Vec::new(), 0);
+        onset_latencies(&labels, &labels, &mut lat, &mut missed);
+        assert_eq!((lat, missed), (vec![0.0], 0));
     }
 }
