@@ -1,12 +1,13 @@
-//! Opus encode/decode cost per 20 ms frame, default (pure-Rust) backend; mono/stereo,
+//! Opus encode/decode cost per 20 ms frame for every compiled backend (the pure-Rust default;
+//! libopus with `--features libopus`, which needs libopus-dev and pkg-config); mono/stereo,
 //! 32/64 kbit/s, complexity 10. Input: a 1 s synthetic speech-like signal (voiced harmonics with
-//! a moving pitch and noise), cycled. libopus figures come from the crate's backend evaluation
-//! (see crates/voxflow-encode/README.md), since this crate enables no `libopus` feature.
+//! a moving pitch and noise), cycled. Both backends run in the same criterion run, so their
+//! figures compare side by side.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use voxflow_core::{AudioFormat, AudioFrame, Packet};
-use voxflow_encode::{EncoderConfig, MAX_PACKET_BYTES, OpusDecoder, OpusEncoder};
+use voxflow_encode::{Backend, EncoderConfig, MAX_PACKET_BYTES, OpusDecoder, OpusEncoder};
 
 fn signal(channels: u16) -> Vec<f32> {
     let mut seed = 0x1234_5678u32;
@@ -31,49 +32,48 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(960));
         let pcm = signal(channels);
         let fmt = AudioFormat::new(48_000, channels).unwrap();
-        for kbps in [32u32, 64] {
-            let cfg = EncoderConfig {
-                channels,
-                ..EncoderConfig::voip(kbps * 1000)
-            };
-            let mut enc = OpusEncoder::new(cfg).unwrap();
-            let mut frame = AudioFrame::with_capacity(fmt, 960);
-            let mut pkt = Packet::with_capacity(MAX_PACKET_BYTES);
-            let per = 960 * usize::from(channels);
-            let mut i = 0usize;
-            g.bench_function(format!("encode_{}_{kbps}k", enc.backend_name()), |b| {
-                b.iter(|| {
-                    let at = (i % 50) * per;
-                    i += 1;
-                    frame.clear();
-                    frame.extend_from_interleaved(&pcm[at..at + per]).unwrap();
-                    enc.encode(&frame, &mut pkt).unwrap();
-                })
-            });
-            // Pre-encode one second of packets, then decode them in a loop.
-            let mut enc = OpusEncoder::new(EncoderConfig {
-                channels,
-                ..EncoderConfig::voip(kbps * 1000)
-            })
-            .unwrap();
-            let pkts: Vec<Vec<u8>> = pcm
-                .chunks_exact(per)
-                .map(|c| {
-                    frame.clear();
-                    frame.extend_from_interleaved(c).unwrap();
-                    enc.encode(&frame, &mut pkt).unwrap();
-                    pkt.data().to_vec()
-                })
-                .collect();
-            let mut dec = OpusDecoder::new(Default::default(), 48_000, channels).unwrap();
-            let mut out = AudioFrame::with_capacity(fmt, dec.max_frames());
-            let mut j = 0usize;
-            g.bench_function(format!("decode_{}_{kbps}k", enc.backend_name()), |b| {
-                b.iter(|| {
-                    dec.decode(&pkts[j % pkts.len()], &mut out).unwrap();
-                    j += 1;
-                })
-            });
+        for &backend in Backend::available() {
+            for kbps in [32u32, 64] {
+                let cfg = EncoderConfig {
+                    backend,
+                    channels,
+                    ..EncoderConfig::voip(kbps * 1000)
+                };
+                let mut enc = OpusEncoder::new(cfg.clone()).unwrap();
+                let mut frame = AudioFrame::with_capacity(fmt, 960);
+                let mut pkt = Packet::with_capacity(MAX_PACKET_BYTES);
+                let per = 960 * usize::from(channels);
+                let mut i = 0usize;
+                g.bench_function(format!("encode_{}_{kbps}k", enc.backend_name()), |b| {
+                    b.iter(|| {
+                        let at = (i % 50) * per;
+                        i += 1;
+                        frame.clear();
+                        frame.extend_from_interleaved(&pcm[at..at + per]).unwrap();
+                        enc.encode(&frame, &mut pkt).unwrap();
+                    })
+                });
+                // Pre-encode one second of packets, then decode them in a loop.
+                let mut enc = OpusEncoder::new(cfg).unwrap();
+                let pkts: Vec<Vec<u8>> = pcm
+                    .chunks_exact(per)
+                    .map(|c| {
+                        frame.clear();
+                        frame.extend_from_interleaved(c).unwrap();
+                        enc.encode(&frame, &mut pkt).unwrap();
+                        pkt.data().to_vec()
+                    })
+                    .collect();
+                let mut dec = OpusDecoder::new(backend, 48_000, channels).unwrap();
+                let mut out = AudioFrame::with_capacity(fmt, dec.max_frames());
+                let mut j = 0usize;
+                g.bench_function(format!("decode_{}_{kbps}k", enc.backend_name()), |b| {
+                    b.iter(|| {
+                        dec.decode(&pkts[j % pkts.len()], &mut out).unwrap();
+                        j += 1;
+                    })
+                });
+            }
         }
         g.finish();
     }
