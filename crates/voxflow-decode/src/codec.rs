@@ -77,7 +77,7 @@ impl Codec {
         }
     }
 
-    /// Decodes `packet`; the audio is then in [`last_decoded`](Self::copy_last_decoded).
+    /// Decodes `packet`; read the audio with [`copy_last_decoded`](Self::copy_last_decoded).
     pub fn decode(&mut self, packet: &Packet) -> Result<Decoded, SymError> {
         match self {
             Codec::Symphonia(c) => c.decode(packet).map(|buf| Decoded {

@@ -95,8 +95,9 @@ enum Source {
 }
 
 /// A streaming audio decoder: any container and codec symphonia reads (WAV, FLAC, MP3, Ogg
-/// Vorbis, AAC/M4A, MKV/WebM), and Ogg/WebM Opus (feature `opus`) in, fixed-duration interleaved `f32` [`AudioFrame`]s out, with
-/// sample-accurate pts, gapless trimming, accurate seeking and corrupt-packet recovery.
+/// Vorbis, AAC/M4A, MKV/WebM), and Ogg/WebM Opus (feature `opus`) in, fixed-duration
+/// interleaved `f32` [`AudioFrame`]s out, with sample-accurate pts, gapless trimming, accurate
+/// seeking and corrupt-packet recovery.
 ///
 /// Open it from a path ([`open`](Self::open)), shared bytes ([`from_bytes`](Self::from_bytes),
 /// [`Preloaded`](crate::Preloaded)), any `Read + Seek` ([`from_reader`](Self::from_reader)) or a

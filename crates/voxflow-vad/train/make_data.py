@@ -108,15 +108,24 @@ def load_clips(paths):
     return clips
 
 
+# Vocabulary of the synthetic sentences (festival's adds a phrase of read speech).
+WORDS = ('the quick brown fox jumps over a lazy dog while seven bright stars shine on calm water '
+         'please call me back tomorrow morning because the meeting moved to nine thirty and bring '
+         'the report with numbers one two three four five six seven eight nine ten hello goodbye '
+         'yes no maybe thank you very much weather today is cloudy with light rain later').split()
+FESTIVAL_WORDS = WORDS + 'reading aloud from an old book she paused then turned the page and went on slowly'.split()
+
+
+def sentence(rng, words, max_words):
+    """3 to max_words - 1 words drawn at random."""
+    return ' '.join(rng.choice(words, size=rng.integers(3, max_words)))
+
+
 def espeak_clips(rng, n, tmp):
     langs = ['en', 'en-us', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'pl', 'sv', 'fi', 'cs', 'ru', 'tr', 'el', 'hu']
-    words = ('the quick brown fox jumps over a lazy dog while seven bright stars shine on calm water '
-             'please call me back tomorrow morning because the meeting moved to nine thirty and bring '
-             'the report with numbers one two three four five six seven eight nine ten hello goodbye '
-             'yes no maybe thank you very much weather today is cloudy with light rain later').split()
     paths = []
     for i in range(n):
-        w = ' '.join(rng.choice(words, size=rng.integers(3, 14)))
+        w = sentence(rng, WORDS, 14)
         v = rng.choice(langs) + '+' + rng.choice(['m1', 'm2', 'm3', 'm4', 'f1', 'f2', 'f3', 'f4'])
         p = os.path.join(tmp, f'es_{i}.wav')
         subprocess.run(['espeak-ng', '-v', v, '-s', str(int(rng.integers(130, 200))),
@@ -132,14 +141,9 @@ FESTIVAL_VOICES = ['kal_diphone', 'ked_diphone', 'cmu_us_slt_arctic_hts', 'lp_di
 def festival_clips(rng, n, tmp):
     """Sentences from festival's voices (built from recordings of real speakers), random words
     at a random speaking rate."""
-    words = ('the quick brown fox jumps over a lazy dog while seven bright stars shine on calm water '
-             'please call me back tomorrow morning because the meeting moved to nine thirty and bring '
-             'the report with numbers one two three four five six seven eight nine ten hello goodbye '
-             'yes no maybe thank you very much weather today is cloudy with light rain later '
-             'reading aloud from an old book she paused then turned the page and went on slowly').split()
     paths = []
     for i in range(n):
-        w = ' '.join(rng.choice(words, size=rng.integers(3, 16)))
+        w = sentence(rng, FESTIVAL_WORDS, 16)
         v = FESTIVAL_VOICES[i % len(FESTIVAL_VOICES)]
         stretch = rng.uniform(0.85, 1.3)
         p = os.path.join(tmp, f'ft_{i}.wav')
