@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use crate::{AudioFormat, AudioFrame, Error, MediaTime, Packet};
+use crate::{AudioFormat, AudioFrame, Error, MediaTime, Packet, StageEvent};
 
 /// Produces PCM frames: a decoder, a capture callback's ring, a test signal.
 pub trait AudioSource: Send {
@@ -56,8 +56,10 @@ pub trait AudioStage: Send {
     fn max_output_frames(&self) -> usize;
 
     /// How many more input sample frames the stage needs before `poll` can return a frame
-    /// (0 when output is ready now).
-    fn input_frames_next(&self) -> usize;
+    /// (0 when output is ready now). The default, 0, fits stages that answer every push at once.
+    fn input_frames_next(&self) -> usize {
+        0
+    }
 
     /// Takes one input frame. Fails with [`Error::FormatMismatch`] or [`Error::FrameTooLarge`]
     /// (skip the frame) without changing the stage's state.
@@ -68,16 +70,26 @@ pub trait AudioStage: Send {
     fn poll(&mut self, out: &mut AudioFrame) -> Result<bool, Error>;
 
     /// Marks the end of the stream: buffered and in-filter samples become available to `poll`
-    /// (the last frame may be shorter than the others).
-    fn finish(&mut self) -> Result<(), Error>;
+    /// (the last frame may be shorter than the others). The default does nothing, which is right
+    /// for a stage that holds no audio between calls.
+    fn finish(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Forgets all buffered audio and filter state, ready for a new stream (e.g. after a seek).
-    fn reset(&mut self);
+    /// The default does nothing (a stateless stage).
+    fn reset(&mut self) {}
 
     /// The algorithmic delay the stage adds, at its output rate. Output pts already account for
     /// it; this is for latency budgets.
     fn delay(&self) -> MediaTime {
         MediaTime::ZERO
+    }
+
+    /// Takes the next event the stage raised (a speech onset, a turn end); drain until `None`
+    /// after each `push`, `poll` and `finish`. The default raises none.
+    fn poll_event(&mut self) -> Option<StageEvent> {
+        None
     }
 }
 
@@ -93,6 +105,24 @@ pub trait AudioSink: Send {
     fn finish(&mut self) -> Result<(), Error> {
         Ok(())
     }
+}
+
+/// Produces encoded [`Packet`]s: an Ogg Opus reader, an RTP receiver, a test generator.
+///
+/// The packet counterpart of [`AudioSource`]. A packet that crossed RTP carries its
+/// [`RtpInfo`](crate::RtpInfo) and arrival instant.
+pub trait PacketSource: Send {
+    /// A short name for traces and reports (e.g. `"ogg"`, `"rtp"`).
+    fn name(&self) -> &'static str;
+
+    /// The largest payload (bytes) one [`read`](Self::read) writes: give `read` a packet with at
+    /// least this capacity and it never allocates.
+    fn max_bytes(&self) -> usize;
+
+    /// Writes the next packet into `out` (cleared first). Returns `Ok(false)` at the end of the
+    /// stream. Skippable errors ([`Error::is_skippable`]) mean one unit of input was lost and
+    /// counted; the next call goes on.
+    fn read(&mut self, out: &mut Packet) -> Result<bool, Error>;
 }
 
 /// Consumes encoded [`Packet`]s: an Ogg Opus file writer, an RTP sender, a test collector.
@@ -114,13 +144,17 @@ pub trait PacketSink: Send {
     }
 }
 
-/// A packet-domain stage with a push/poll interface: an encoder (frames in, packets out), a
-/// packetizer, a jitter buffer (packets in, frames out).
+/// A stage with a packet on at least one side: an encoder (frames in, packets out), a
+/// packetizer (packets in and out), a decoder or jitter buffer (packets in, frames out).
 ///
 /// Push an input, then call [`poll`](Self::poll) until it returns `Ok(false)` (**drain until
 /// false**). `now` is an argument, never read from a clock, so tests can run on virtual time.
 /// Name the types to use it as a trait object:
 /// `Box<dyn PacketStage<Input = AudioFrame, Output = Packet>>`.
+///
+/// The format methods let a chain check, when it is built, that neighbours agree; each has a
+/// default of "not applicable" (`None`), so a packet → packet stage implements only `name`,
+/// `push` and `poll`.
 pub trait PacketStage: Send {
     /// What goes in.
     type Input;
@@ -141,6 +175,43 @@ pub trait PacketStage: Send {
     fn finish(&mut self, now: Instant) -> Result<(), Error> {
         let _ = now;
         Ok(())
+    }
+
+    /// Forgets all state, ready for a new stream. The default does nothing.
+    fn reset(&mut self) {}
+
+    /// For frame input: the one format `push` accepts (an encoder's rate and channels).
+    fn input_format(&self) -> Option<AudioFormat> {
+        None
+    }
+
+    /// For frame input: the exact number of sample frames every pushed frame must hold (an
+    /// encoder's frame size), if the stage needs one. A chain regroups its frames to this size.
+    fn input_frames(&self) -> Option<usize> {
+        None
+    }
+
+    /// For frame output: the format `poll` writes (a decoder's).
+    fn output_format(&self) -> Option<AudioFormat> {
+        None
+    }
+
+    /// For frame output: the most sample frames one `poll` writes; for packet output, the
+    /// largest payload in bytes. Size output buffers with it.
+    fn max_output(&self) -> Option<usize> {
+        None
+    }
+
+    /// The next instant at which `poll` has something to do without new input (a jitter
+    /// buffer's next playout time), so a scheduler can sleep until then. `None`: only input
+    /// makes output.
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Takes the next event the stage raised; drain until `None`. The default raises none.
+    fn poll_event(&mut self) -> Option<StageEvent> {
+        None
     }
 }
 
