@@ -152,7 +152,7 @@ impl OpusCodec {
             .dec
             .decode(&packet.data, &mut self.frame)
             .map_err(|e| match e {
-                voxflow_encode::EncodeError::Malformed(_) => {
+                voxflow_encode::Error::Malformed(_) => {
                     SymError::DecodeError("opus: malformed packet")
                 }
                 _ => SymError::DecodeError("opus: the decoder rejected the packet"),

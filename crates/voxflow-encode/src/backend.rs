@@ -1,7 +1,7 @@
 //! The small trait an Opus implementation plugs in through, and the two built-in backends.
 
 use crate::config::{Application, BitrateMode, EncoderConfig};
-use crate::error::EncodeError;
+use crate::error::Error;
 
 /// Which Opus implementation to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -39,13 +39,13 @@ impl Backend {
     pub(crate) fn make_encoder(
         self,
         cfg: &EncoderConfig,
-    ) -> Result<Box<dyn EncoderBackend>, EncodeError> {
+    ) -> Result<Box<dyn EncoderBackend>, Error> {
         match self {
             Backend::PureRust => Ok(Box::new(pure::PureEncoder::new(cfg)?)),
             #[cfg(feature = "libopus")]
             Backend::Libopus => Ok(Box::new(libopus::LibEncoder::new(cfg)?)),
             #[cfg(not(feature = "libopus"))]
-            Backend::Libopus => Err(EncodeError::BackendUnavailable {
+            Backend::Libopus => Err(Error::BackendUnavailable {
                 backend: "libopus",
                 feature: "libopus",
             }),
@@ -56,7 +56,7 @@ impl Backend {
         self,
         rate: u32,
         channels: u16,
-    ) -> Result<Box<dyn DecoderBackend>, EncodeError> {
+    ) -> Result<Box<dyn DecoderBackend>, Error> {
         match self {
             Backend::PureRust => Ok(Box::new(pure::PureDecoder::new(rate, channels)?)),
             #[cfg(feature = "libopus")]
@@ -64,7 +64,7 @@ impl Backend {
             #[cfg(not(feature = "libopus"))]
             Backend::Libopus => {
                 let _ = (rate, channels);
-                Err(EncodeError::BackendUnavailable {
+                Err(Error::BackendUnavailable {
                     backend: "libopus",
                     feature: "libopus",
                 })
@@ -82,16 +82,11 @@ pub trait EncoderBackend: Send {
     fn name(&self) -> &'static str;
     /// Encodes `frame_size` sample frames of interleaved `pcm` into `out`; returns the packet
     /// length (1–2 bytes means a DTX frame that need not be sent).
-    fn encode(
-        &mut self,
-        pcm: &[f32],
-        frame_size: usize,
-        out: &mut [u8],
-    ) -> Result<usize, EncodeError>;
+    fn encode(&mut self, pcm: &[f32], frame_size: usize, out: &mut [u8]) -> Result<usize, Error>;
     /// Encoder delay (pre-skip) in sample frames at the encoder's rate.
     fn lookahead(&self) -> usize;
     /// Forgets all coding state, keeping the settings.
-    fn reset(&mut self) -> Result<(), EncodeError>;
+    fn reset(&mut self) -> Result<(), Error>;
 }
 
 /// An Opus decoder implementation (see [`OpusDecoder`](crate::OpusDecoder)).
@@ -102,14 +97,10 @@ pub trait DecoderBackend: Send {
     /// A short name for errors and reports.
     fn name(&self) -> &'static str;
     /// Decodes a packet into `out`; returns sample frames written.
-    fn decode(
-        &mut self,
-        packet: &[u8],
-        frame_size: usize,
-        out: &mut [f32],
-    ) -> Result<usize, EncodeError>;
+    fn decode(&mut self, packet: &[u8], frame_size: usize, out: &mut [f32])
+    -> Result<usize, Error>;
     /// Conceals `frame_size` lost sample frames (packet loss concealment).
-    fn conceal(&mut self, frame_size: usize, out: &mut [f32]) -> Result<usize, EncodeError>;
+    fn conceal(&mut self, frame_size: usize, out: &mut [f32]) -> Result<usize, Error>;
     /// Recovers the packet before `next` from `next`'s in-band FEC (falls back to concealment
     /// when `next` carries none).
     fn decode_fec(
@@ -117,13 +108,13 @@ pub trait DecoderBackend: Send {
         next: &[u8],
         frame_size: usize,
         out: &mut [f32],
-    ) -> Result<usize, EncodeError>;
+    ) -> Result<usize, Error>;
     /// Forgets all decoding state.
-    fn reset(&mut self) -> Result<(), EncodeError>;
+    fn reset(&mut self) -> Result<(), Error>;
 }
 
-fn codec_err(backend: &'static str, op: &'static str, e: impl std::fmt::Display) -> EncodeError {
-    EncodeError::Codec {
+fn codec_err(backend: &'static str, op: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Codec {
         backend,
         op,
         detail: e.to_string(),
@@ -138,7 +129,7 @@ mod pure {
     pub(super) struct PureEncoder(opus_pure::OpusEncoder);
 
     impl PureEncoder {
-        pub(super) fn new(cfg: &EncoderConfig) -> Result<Self, EncodeError> {
+        pub(super) fn new(cfg: &EncoderConfig) -> Result<Self, Error> {
             let app = match cfg.application {
                 Application::Voip => opus_pure::Application::Voip,
                 Application::Audio => opus_pure::Application::Audio,
@@ -173,7 +164,7 @@ mod pure {
             pcm: &[f32],
             frame_size: usize,
             out: &mut [u8],
-        ) -> Result<usize, EncodeError> {
+        ) -> Result<usize, Error> {
             self.0
                 .encode(pcm, frame_size, out)
                 .map_err(|e| codec_err(NAME, "encode", e))
@@ -181,7 +172,7 @@ mod pure {
         fn lookahead(&self) -> usize {
             self.0.lookahead()
         }
-        fn reset(&mut self) -> Result<(), EncodeError> {
+        fn reset(&mut self) -> Result<(), Error> {
             self.0
                 .reset_state()
                 .map_err(|e| codec_err(NAME, "reset", e))
@@ -191,7 +182,7 @@ mod pure {
     pub(super) struct PureDecoder(opus_pure::OpusDecoder);
 
     impl PureDecoder {
-        pub(super) fn new(rate: u32, channels: u16) -> Result<Self, EncodeError> {
+        pub(super) fn new(rate: u32, channels: u16) -> Result<Self, Error> {
             opus_pure::OpusDecoder::new(rate as i32, usize::from(channels)) // cannot truncate: validated
                 .map(PureDecoder)
                 .map_err(|e| codec_err(NAME, "create", e))
@@ -207,12 +198,12 @@ mod pure {
             packet: &[u8],
             frame_size: usize,
             out: &mut [f32],
-        ) -> Result<usize, EncodeError> {
+        ) -> Result<usize, Error> {
             self.0
                 .decode(packet, frame_size, out)
                 .map_err(|e| codec_err(NAME, "decode", e))
         }
-        fn conceal(&mut self, frame_size: usize, out: &mut [f32]) -> Result<usize, EncodeError> {
+        fn conceal(&mut self, frame_size: usize, out: &mut [f32]) -> Result<usize, Error> {
             self.0
                 .decode(&[], frame_size, out)
                 .map_err(|e| codec_err(NAME, "conceal", e))
@@ -222,12 +213,12 @@ mod pure {
             next: &[u8],
             frame_size: usize,
             out: &mut [f32],
-        ) -> Result<usize, EncodeError> {
+        ) -> Result<usize, Error> {
             self.0
                 .decode_fec(next, frame_size, out)
                 .map_err(|e| codec_err(NAME, "decode_fec", e))
         }
-        fn reset(&mut self) -> Result<(), EncodeError> {
+        fn reset(&mut self) -> Result<(), Error> {
             self.0
                 .reset_state()
                 .map_err(|e| codec_err(NAME, "reset", e))
@@ -243,7 +234,7 @@ mod libopus {
 
     const NAME: &str = "libopus";
 
-    fn rate(r: u32) -> Result<SampleRate, EncodeError> {
+    fn rate(r: u32) -> Result<SampleRate, Error> {
         Ok(match r {
             8000 => SampleRate::Hz8000,
             12000 => SampleRate::Hz12000,
@@ -251,11 +242,11 @@ mod libopus {
             24000 => SampleRate::Hz24000,
             48000 => SampleRate::Hz48000,
             _ => {
-                return Err(EncodeError::InvalidSetting {
-                    what: "sample rate",
-                    value: i64::from(r),
-                    allowed: "8000, 12000, 16000, 24000 or 48000 Hz",
-                });
+                return Err(Error::invalid(
+                    "sample rate",
+                    i64::from(r),
+                    "8000, 12000, 16000, 24000 or 48000 Hz",
+                ));
             }
         })
     }
@@ -275,7 +266,7 @@ mod libopus {
     }
 
     impl LibEncoder {
-        pub(super) fn new(cfg: &EncoderConfig) -> Result<Self, EncodeError> {
+        pub(super) fn new(cfg: &EncoderConfig) -> Result<Self, Error> {
             let app = match cfg.application {
                 Application::Voip => audiopus::Application::Voip,
                 Application::Audio => audiopus::Application::Audio,
@@ -313,9 +304,9 @@ mod libopus {
             pcm: &[f32],
             frame_size: usize,
             out: &mut [u8],
-        ) -> Result<usize, EncodeError> {
+        ) -> Result<usize, Error> {
             let n = frame_size * self.channels;
-            let input = pcm.get(..n).ok_or(EncodeError::OutputTooSmall {
+            let input = pcm.get(..n).ok_or(Error::OutputTooSmall {
                 needed: n,
                 capacity: pcm.len(),
             })?;
@@ -326,7 +317,7 @@ mod libopus {
         fn lookahead(&self) -> usize {
             self.lookahead
         }
-        fn reset(&mut self) -> Result<(), EncodeError> {
+        fn reset(&mut self) -> Result<(), Error> {
             self.enc
                 .reset_state()
                 .map_err(|e| codec_err(NAME, "reset", e))
@@ -339,7 +330,7 @@ mod libopus {
     }
 
     impl LibDecoder {
-        pub(super) fn new(r: u32, c: u16) -> Result<Self, EncodeError> {
+        pub(super) fn new(r: u32, c: u16) -> Result<Self, Error> {
             let dec =
                 Decoder::new(rate(r)?, channels(c)).map_err(|e| codec_err(NAME, "create", e))?;
             Ok(LibDecoder {
@@ -355,10 +346,10 @@ mod libopus {
             frame_size: usize,
             out: &mut [f32],
             op: &'static str,
-        ) -> Result<usize, EncodeError> {
+        ) -> Result<usize, Error> {
             let n = frame_size * self.channels;
             let cap = out.len();
-            let out = out.get_mut(..n).ok_or(EncodeError::OutputTooSmall {
+            let out = out.get_mut(..n).ok_or(Error::OutputTooSmall {
                 needed: n,
                 capacity: cap,
             })?;
@@ -382,10 +373,10 @@ mod libopus {
             packet: &[u8],
             frame_size: usize,
             out: &mut [f32],
-        ) -> Result<usize, EncodeError> {
+        ) -> Result<usize, Error> {
             self.run(Some(packet), false, frame_size, out, "decode")
         }
-        fn conceal(&mut self, frame_size: usize, out: &mut [f32]) -> Result<usize, EncodeError> {
+        fn conceal(&mut self, frame_size: usize, out: &mut [f32]) -> Result<usize, Error> {
             self.run(None, false, frame_size, out, "conceal")
         }
         fn decode_fec(
@@ -393,10 +384,10 @@ mod libopus {
             next: &[u8],
             frame_size: usize,
             out: &mut [f32],
-        ) -> Result<usize, EncodeError> {
+        ) -> Result<usize, Error> {
             self.run(Some(next), true, frame_size, out, "decode_fec")
         }
-        fn reset(&mut self) -> Result<(), EncodeError> {
+        fn reset(&mut self) -> Result<(), Error> {
             self.dec
                 .reset_state()
                 .map_err(|e| codec_err(NAME, "reset", e))

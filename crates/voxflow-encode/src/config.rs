@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::error::EncodeError;
+use crate::error::Error;
 
 /// What the encoder tunes for (libopus `OPUS_APPLICATION_*`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -147,14 +147,8 @@ impl EncoderConfig {
     }
 
     /// Checks every field.
-    pub fn validate(&self) -> Result<(), EncodeError> {
-        let bad = |what, value: i64, allowed| {
-            Err(EncodeError::InvalidSetting {
-                what,
-                value,
-                allowed,
-            })
-        };
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |what, value: i64, allowed| Err(Error::invalid(what, value, allowed));
         if !matches!(self.sample_rate, 8000 | 12000 | 16000 | 24000 | 48000) {
             return bad(
                 "sample rate",

@@ -6,7 +6,7 @@ use voxflow_core::{AudioFormat, AudioFrame, MediaTime, Packet, PacketStage};
 
 use crate::backend::EncoderBackend;
 use crate::config::EncoderConfig;
-use crate::error::EncodeError;
+use crate::error::Error;
 
 /// Largest packet an encoder writes (RFC 6716: 120 ms of 1275-byte frames plus framing).
 /// Give [`OpusEncoder::encode`] a `Packet::with_capacity(MAX_PACKET_BYTES)` and it never
@@ -45,14 +45,14 @@ impl std::fmt::Debug for OpusEncoder {
 
 impl OpusEncoder {
     /// An encoder with the backend named in `cfg`. Allocates its buffers here.
-    pub fn new(cfg: EncoderConfig) -> Result<Self, EncodeError> {
+    pub fn new(cfg: EncoderConfig) -> Result<Self, Error> {
         cfg.validate()?;
         let backend = cfg.backend.make_encoder(&cfg)?;
         Self::with_backend(cfg, backend)
     }
 
     /// Speech preset: 48 kHz mono VoIP at `bitrate` bit/s (see [`EncoderConfig::voip`]).
-    pub fn voip(bitrate: u32) -> Result<Self, EncodeError> {
+    pub fn voip(bitrate: u32) -> Result<Self, Error> {
         Self::new(EncoderConfig::voip(bitrate))
     }
 
@@ -61,7 +61,7 @@ impl OpusEncoder {
     pub fn with_backend(
         cfg: EncoderConfig,
         backend: Box<dyn EncoderBackend>,
-    ) -> Result<Self, EncodeError> {
+    ) -> Result<Self, Error> {
         cfg.validate()?;
         let format = AudioFormat {
             rate: cfg.sample_rate,
@@ -118,14 +118,10 @@ impl OpusEncoder {
 
     /// Encodes interleaved samples (exactly `frame_size() * channels`) into `out`; returns the
     /// packet length. The raw call under [`encode`](Self::encode); no checks on rate.
-    pub fn encode_interleaved(
-        &mut self,
-        pcm: &[f32],
-        out: &mut [u8],
-    ) -> Result<usize, EncodeError> {
+    pub fn encode_interleaved(&mut self, pcm: &[f32], out: &mut [u8]) -> Result<usize, Error> {
         let want = self.frame_size * usize::from(self.cfg.channels);
         if pcm.len() != want {
-            return Err(EncodeError::WrongFrameSize {
+            return Err(Error::WrongFrameSize {
                 expected: self.frame_size,
                 actual: pcm.len() / usize::from(self.cfg.channels),
                 after_last: false,
@@ -137,16 +133,16 @@ impl OpusEncoder {
     /// Encodes one frame into `out` (payload replaced; pts, duration and trace copied from the
     /// frame). Does not allocate when `out` has [`MAX_PACKET_BYTES`] of capacity. A packet of
     /// 1–2 bytes is a DTX frame (see [`is_dtx`](crate::is_dtx)).
-    pub fn encode(&mut self, frame: &AudioFrame, out: &mut Packet) -> Result<(), EncodeError> {
+    pub fn encode(&mut self, frame: &AudioFrame, out: &mut Packet) -> Result<(), Error> {
         if frame.format() != self.format {
-            return Err(EncodeError::WrongFormat {
+            return Err(Error::FormatMismatch {
                 expected: self.format,
                 actual: frame.format(),
             });
         }
         let n = frame.frames();
         if self.ended || n > self.frame_size || n == 0 {
-            return Err(EncodeError::WrongFrameSize {
+            return Err(Error::WrongFrameSize {
                 expected: self.frame_size,
                 actual: n,
                 after_last: self.ended,
@@ -188,7 +184,7 @@ impl OpusEncoder {
     /// [`lookahead`](Self::lookahead), covers the last input sample. Call until it returns
     /// `Ok(false)`; needed for files (the Ogg writer trims the excess), not for live RTP.
     /// No more frames can be encoded afterwards.
-    pub fn flush(&mut self, out: &mut Packet) -> Result<bool, EncodeError> {
+    pub fn flush(&mut self, out: &mut Packet) -> Result<bool, Error> {
         self.ended = true;
         if self.coded_total == 0 || self.coded_total >= self.real_total + self.lookahead() as u64 {
             return Ok(false);
@@ -212,7 +208,7 @@ impl OpusEncoder {
     }
 
     /// Forgets the coding state (keeping settings), e.g. before an unrelated stream.
-    pub fn reset(&mut self) -> Result<(), EncodeError> {
+    pub fn reset(&mut self) -> Result<(), Error> {
         self.ended = false;
         self.real_total = 0;
         self.coded_total = 0;

@@ -8,17 +8,16 @@ use crate::toc::TocError;
 /// what to do: **skip** the input and go on, **reset** the stage, or **stop**.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum EncodeError {
+pub enum Error {
     /// A setting is outside what Opus allows (rate, channels, bitrate, complexity, loss
-    /// percentage, frame duration). **Stop**: fix the configuration (raised at construction).
-    #[error("invalid {what} {value}: allowed {allowed}")]
-    InvalidSetting {
-        /// The setting.
+    /// percentage, frame duration, concealment length). **Stop**: fix the configuration
+    /// (raised at construction, or by the call given the bad value).
+    #[error("invalid {what}: {reason}")]
+    InvalidConfig {
+        /// The setting that is wrong.
         what: &'static str,
-        /// The value given.
-        value: i64,
-        /// What is allowed.
-        allowed: &'static str,
+        /// Why it is wrong: the value given and what is allowed.
+        reason: String,
     },
     /// The backend was not compiled in. **Stop**: enable the named cargo feature.
     #[error(
@@ -36,7 +35,7 @@ pub enum EncodeError {
         "frame format {actual} does not match the Opus encoder's {expected}: put a resampler \
          (voxflow-resample) in front of the encoder"
     )]
-    WrongFormat {
+    FormatMismatch {
         /// What the encoder takes.
         expected: AudioFormat,
         /// What it was given.
@@ -103,18 +102,31 @@ pub enum EncodeError {
     Io(#[from] std::io::Error),
 }
 
-impl From<EncodeError> for voxflow_core::Error {
-    fn from(e: EncodeError) -> Self {
+impl Error {
+    /// An [`Error::InvalidConfig`] whose reason names the value given and what is allowed.
+    pub(crate) fn invalid(what: &'static str, value: i64, allowed: &str) -> Self {
+        Error::InvalidConfig {
+            what,
+            reason: format!("{value} (allowed: {allowed})"),
+        }
+    }
+}
+
+impl From<Error> for voxflow_core::Error {
+    fn from(e: Error) -> Self {
         match e {
-            EncodeError::WrongFormat { expected, actual } => {
+            Error::InvalidConfig { what, reason } => {
+                voxflow_core::Error::InvalidConfig { what, reason }
+            }
+            Error::FormatMismatch { expected, actual } => {
                 voxflow_core::Error::FormatMismatch { expected, actual }
             }
-            EncodeError::Malformed(t) => voxflow_core::Error::Malformed {
+            Error::Malformed(t) => voxflow_core::Error::Malformed {
                 what: "Opus packet",
                 detail: t.to_string(),
             },
-            EncodeError::Io(io) => voxflow_core::Error::Io(io),
-            EncodeError::Truncated { offset } => {
+            Error::Io(io) => voxflow_core::Error::Io(io),
+            Error::Truncated { offset } => {
                 voxflow_core::Error::Truncated(format!("Ogg Opus stream at byte {offset}"))
             }
             other => voxflow_core::Error::Stage {

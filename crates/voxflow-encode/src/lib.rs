@@ -15,7 +15,7 @@ pub use backend::{Backend, DecoderBackend, EncoderBackend};
 pub use config::{Application, BitrateMode, EncoderConfig, FrameDuration};
 pub use decoder::OpusDecoder;
 pub use encoder::{MAX_PACKET_BYTES, OpusEncoder, is_dtx};
-pub use error::EncodeError;
+pub use error::Error;
 pub use ogg::{OggOpusPacket, OggOpusReader, OggOpusWriter, OpusHead};
 pub use rtp::{OPUS_RTP_CLOCK, PacketizerConfig, RtpOpusPacketizer};
 pub use toc::{Bandwidth, Mode, PacketInfo, TocError, parse_packet};

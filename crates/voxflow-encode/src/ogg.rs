@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use voxflow_core::Packet;
 
 use crate::decoder::OpusDecoder;
-use crate::error::EncodeError;
+use crate::error::Error;
 use crate::toc::parse_packet;
 
 /// The Ogg CRC-32 (polynomial 0x04C11DB7, no reflection, initial value and final XOR 0).
@@ -76,8 +76,8 @@ impl OpusHead {
     }
 
     /// Parses an OpusHead packet.
-    pub fn parse(p: &[u8]) -> Result<Self, EncodeError> {
-        let bad = |reason| EncodeError::Ogg { offset: 0, reason };
+    pub fn parse(p: &[u8]) -> Result<Self, Error> {
+        let bad = |reason| Error::Ogg { offset: 0, reason };
         if p.len() < 19 || &p[..8] != b"OpusHead" {
             return Err(bad("first packet is not an OpusHead"));
         }
@@ -159,7 +159,7 @@ pub struct OggOpusWriter<W: Write> {
 impl<W: Write> OggOpusWriter<W> {
     /// Starts a stream for `encoder`'s output (pre-skip from its lookahead, input rate and
     /// channels from its settings) and writes the two header pages.
-    pub fn new(w: W, encoder: &crate::OpusEncoder, serial: u32) -> Result<Self, EncodeError> {
+    pub fn new(w: W, encoder: &crate::OpusEncoder, serial: u32) -> Result<Self, Error> {
         let cfg = encoder.config();
         let head = OpusHead {
             channels: cfg.channels as u8, // cannot truncate: 1 or 2
@@ -172,7 +172,7 @@ impl<W: Write> OggOpusWriter<W> {
     }
 
     /// Starts a stream with an explicit header (mapping family 0 is written).
-    pub fn with_head(w: W, head: OpusHead, serial: u32) -> Result<Self, EncodeError> {
+    pub fn with_head(w: W, head: OpusHead, serial: u32) -> Result<Self, Error> {
         let mut s = OggOpusWriter {
             w,
             serial,
@@ -228,7 +228,7 @@ impl<W: Write> OggOpusWriter<W> {
         self.page_packets += 1;
     }
 
-    fn flush_page(&mut self, flags: u8, granule: u64) -> Result<(), EncodeError> {
+    fn flush_page(&mut self, flags: u8, granule: u64) -> Result<(), Error> {
         let mut hdr = [0u8; 27];
         hdr[..4].copy_from_slice(b"OggS");
         hdr[5] = flags;
@@ -258,7 +258,7 @@ impl<W: Write> OggOpusWriter<W> {
         &mut self,
         data: &[u8],
         audio_samples_48k: Option<u32>,
-    ) -> Result<(), EncodeError> {
+    ) -> Result<(), Error> {
         let toc = u64::from(parse_packet(data)?.samples_48k());
         let real = audio_samples_48k.map_or(toc, |r| u64::from(r).min(toc));
         let tail = real < toc || self.tail_started();
@@ -284,14 +284,14 @@ impl<W: Write> OggOpusWriter<W> {
     }
 
     /// Writes an encoder [`Packet`]: its `duration` is the real audio it carries.
-    pub fn write(&mut self, p: &Packet) -> Result<(), EncodeError> {
+    pub fn write(&mut self, p: &Packet) -> Result<(), Error> {
         let real = p.duration.rescale(48_000).ticks().clamp(0, 5760) as u32; // cannot truncate
         self.write_packet(p.data(), Some(real))
     }
 
     /// Writes the last page (end-of-stream flag; its granule position marks the real end of the
     /// audio: pre-skip + samples written) and returns the writer.
-    pub fn finish(mut self) -> Result<W, EncodeError> {
+    pub fn finish(mut self) -> Result<W, Error> {
         let end = (u64::from(self.head.pre_skip) + self.real_total).min(self.toc_total);
         self.flush_page(0x04, end)?;
         self.w.flush()?;
@@ -338,7 +338,7 @@ pub struct OggOpusReader<R: Read> {
 
 impl<R: Read> OggOpusReader<R> {
     /// Opens a stream: reads the OpusHead and skips OpusTags.
-    pub fn new(r: R) -> Result<Self, EncodeError> {
+    pub fn new(r: R) -> Result<Self, Error> {
         let mut s = OggOpusReader {
             r,
             offset: 0,
@@ -366,13 +366,13 @@ impl<R: Read> OggOpusReader<R> {
         // First page: BOS with OpusHead; its serial selects the stream.
         let mut buf = Vec::with_capacity(64);
         if !s.read_page(true)? {
-            return Err(EncodeError::Ogg {
+            return Err(Error::Ogg {
                 offset: 0,
                 reason: "empty stream",
             });
         }
         if s.next_raw(&mut buf)?.is_none() {
-            return Err(EncodeError::Ogg {
+            return Err(Error::Ogg {
                 offset: s.offset,
                 reason: "no OpusHead packet",
             });
@@ -382,7 +382,7 @@ impl<R: Read> OggOpusReader<R> {
         match s.next_raw(&mut buf)? {
             Some(_) if buf.starts_with(b"OpusTags") => {}
             _ => {
-                return Err(EncodeError::Ogg {
+                return Err(Error::Ogg {
                     offset: s.offset,
                     reason: "second packet is not OpusTags",
                 });
@@ -402,20 +402,20 @@ impl<R: Read> OggOpusReader<R> {
     }
 
     /// Reads the next page of our stream into the page state. Returns false at the end.
-    fn read_page(&mut self, first: bool) -> Result<bool, EncodeError> {
+    fn read_page(&mut self, first: bool) -> Result<bool, Error> {
         loop {
             let mut hdr = [0u8; 27];
             match read_exact_or_eof(&mut self.r, &mut hdr)? {
                 0 => return Ok(false),
                 27 => {}
                 _ => {
-                    return Err(EncodeError::Truncated {
+                    return Err(Error::Truncated {
                         offset: self.offset,
                     });
                 }
             }
             if &hdr[..4] != b"OggS" || hdr[4] != 0 {
-                return Err(EncodeError::Ogg {
+                return Err(Error::Ogg {
                     offset: self.offset,
                     reason: "missing OggS capture pattern or bad version",
                 });
@@ -423,14 +423,14 @@ impl<R: Read> OggOpusReader<R> {
             let nsegs = usize::from(hdr[26]);
             let mut lacing = [0u8; 255];
             if read_exact_or_eof(&mut self.r, &mut lacing[..nsegs])? != nsegs {
-                return Err(EncodeError::Truncated {
+                return Err(Error::Truncated {
                     offset: self.offset,
                 });
             }
             let len: usize = lacing[..nsegs].iter().map(|&l| usize::from(l)).sum();
             self.body.resize(len, 0);
             if read_exact_or_eof(&mut self.r, &mut self.body)? != len {
-                return Err(EncodeError::Truncated {
+                return Err(Error::Truncated {
                     offset: self.offset,
                 });
             }
@@ -445,13 +445,13 @@ impl<R: Read> OggOpusReader<R> {
             let serial = u32::from_le_bytes([hdr[14], hdr[15], hdr[16], hdr[17]]);
             if first {
                 if hdr[5] & 0x02 == 0 {
-                    return Err(EncodeError::Ogg {
+                    return Err(Error::Ogg {
                         offset: page_offset,
                         reason: "first page is not a beginning-of-stream page",
                     });
                 }
                 if crc != stored {
-                    return Err(EncodeError::Ogg {
+                    return Err(Error::Ogg {
                         offset: page_offset,
                         reason: "CRC mismatch on the first page",
                     });
@@ -482,7 +482,7 @@ impl<R: Read> OggOpusReader<R> {
 
     /// Next raw packet into `buf`; returns (granule of the page if this packet completes last
     /// on it, eos page) or None at the end.
-    fn next_raw(&mut self, buf: &mut Vec<u8>) -> Result<Option<(Option<i64>, bool)>, EncodeError> {
+    fn next_raw(&mut self, buf: &mut Vec<u8>) -> Result<Option<(Option<i64>, bool)>, Error> {
         loop {
             while self.seg < self.nsegs {
                 let l = usize::from(self.lacing[self.seg]);
@@ -511,7 +511,7 @@ impl<R: Read> OggOpusReader<R> {
     }
 
     /// The next audio packet into `buf` (cleared first), with its position; `None` at the end.
-    pub fn next_packet(&mut self, buf: &mut Vec<u8>) -> Result<Option<OggOpusPacket>, EncodeError> {
+    pub fn next_packet(&mut self, buf: &mut Vec<u8>) -> Result<Option<OggOpusPacket>, Error> {
         loop {
             let Some((granule, eos)) = self.next_raw(buf)? else {
                 return Ok(None);
@@ -544,7 +544,7 @@ impl<R: Read> OggOpusReader<R> {
     /// Decodes the whole stream with `dec` (allocating convenience, not for a real-time loop):
     /// pre-skip removed, end trimmed, output gain applied; interleaved samples at the decoder's
     /// rate and channels.
-    pub fn decode_to_end(&mut self, dec: &mut OpusDecoder) -> Result<Vec<f32>, EncodeError> {
+    pub fn decode_to_end(&mut self, dec: &mut OpusDecoder) -> Result<Vec<f32>, Error> {
         let fmt = dec.format();
         let ch = usize::from(fmt.channels);
         let scale = |n: u64| n * u64::from(fmt.rate) / 48_000;
@@ -569,7 +569,7 @@ impl<R: Read> OggOpusReader<R> {
 }
 
 /// Reads until `buf` is full or EOF; returns bytes read.
-fn read_exact_or_eof<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<usize, EncodeError> {
+fn read_exact_or_eof<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<usize, Error> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

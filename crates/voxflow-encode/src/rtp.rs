@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, Hasher};
 use voxflow_core::{Packet, RtpHeader, RtpPacket};
 
 use crate::encoder::is_dtx;
-use crate::error::EncodeError;
+use crate::error::Error;
 
 /// RTP clock rate for Opus, whatever the coded rate (RFC 7587 §4.1).
 pub const OPUS_RTP_CLOCK: u32 = 48_000;
@@ -127,7 +127,7 @@ impl RtpOpusPacketizer {
     /// Writes the RTP packet for `packet` into `out` (cleared first; reuse one `Vec` and
     /// nothing is allocated). Returns `Ok(false)` with `out` empty for a DTX packet, which is
     /// not sent; the next sent packet then carries the marker bit.
-    pub fn packetize(&mut self, packet: &Packet, out: &mut Vec<u8>) -> Result<bool, EncodeError> {
+    pub fn packetize(&mut self, packet: &Packet, out: &mut Vec<u8>) -> Result<bool, Error> {
         out.clear();
         let start = packet.pts.rescale(OPUS_RTP_CLOCK).ticks();
         let end = start.saturating_add(packet.duration.rescale(OPUS_RTP_CLOCK).ticks());
@@ -151,14 +151,13 @@ impl RtpOpusPacketizer {
             payload: packet.data(),
             padding: 0,
         };
-        rtp.write_to_vec(out)
-            .map_err(|e| EncodeError::OutputTooSmall {
-                needed: rtp.serialized_len(),
-                capacity: match e {
-                    voxflow_core::RtpError::WriteBufferTooSmall { capacity, .. } => capacity,
-                    _ => 0,
-                },
-            })?;
+        rtp.write_to_vec(out).map_err(|e| Error::OutputTooSmall {
+            needed: rtp.serialized_len(),
+            capacity: match e {
+                voxflow_core::RtpError::WriteBufferTooSmall { capacity, .. } => capacity,
+                _ => 0,
+            },
+        })?;
         self.sequence = self.sequence.wrapping_add(1);
         self.gap = false;
         self.sent += 1;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use common::{encode_all, fmt, metrics};
 use voxflow_core::{AudioFrame, MediaTime, Packet, PacketStage, Trace};
 use voxflow_encode::{
-    Application, Backend, BitrateMode, EncodeError, EncoderConfig, FrameDuration, OpusDecoder,
+    Application, Backend, BitrateMode, EncoderConfig, Error, FrameDuration, OpusDecoder,
     OpusEncoder, is_dtx, parse_packet,
 };
 
@@ -91,14 +91,14 @@ fn wrong_frames_are_typed_errors() {
         let mut f = AudioFrame::with_capacity(fmt(44_100, 1), 2000);
         f.set_frames(882).unwrap();
         let e = enc.encode(&f, &mut pkt).unwrap_err();
-        assert!(matches!(e, EncodeError::WrongFormat { .. }));
+        assert!(matches!(e, Error::FormatMismatch { .. }));
         assert!(e.to_string().contains("voxflow-resample"));
         let mut f = AudioFrame::with_capacity(fmt(48_000, 1), 2000);
         f.set_frames(1000).unwrap();
         let e = enc.encode(&f, &mut pkt).unwrap_err();
         assert!(matches!(
             e,
-            EncodeError::WrongFrameSize {
+            Error::WrongFrameSize {
                 expected: 960,
                 actual: 1000,
                 ..
@@ -112,12 +112,12 @@ fn wrong_frames_are_typed_errors() {
         f.set_frames(960).unwrap();
         assert!(matches!(
             enc.encode(&f, &mut pkt),
-            Err(EncodeError::WrongFrameSize {
+            Err(Error::WrongFrameSize {
                 after_last: true,
                 ..
             })
         ));
-        let core: voxflow_core::Error = EncodeError::WrongFormat {
+        let core: voxflow_core::Error = Error::FormatMismatch {
             expected: fmt(48_000, 1),
             actual: fmt(8_000, 1),
         }
@@ -142,16 +142,16 @@ fn wrong_frames_are_typed_errors() {
         let mut out = AudioFrame::with_capacity(fmt(48_000, 1), dec.max_frames());
         assert!(matches!(
             dec.decode(&[], &mut out),
-            Err(EncodeError::Malformed(_))
+            Err(Error::Malformed(_))
         ));
         assert!(matches!(
             dec.decode(&[0x0B, 0], &mut out),
-            Err(EncodeError::Malformed(_))
+            Err(Error::Malformed(_))
         ));
         let mut small = AudioFrame::with_capacity(fmt(48_000, 1), 100);
         assert!(matches!(
             dec.decode(&[0xF8, 1, 2], &mut small),
-            Err(EncodeError::OutputTooSmall { .. })
+            Err(Error::OutputTooSmall { .. })
         ));
     }
     #[cfg(not(feature = "libopus"))]
@@ -160,7 +160,7 @@ fn wrong_frames_are_typed_errors() {
             backend: Backend::Libopus,
             ..EncoderConfig::voip(32_000)
         }),
-        Err(EncodeError::BackendUnavailable { .. })
+        Err(Error::BackendUnavailable { .. })
     ));
 }
 
