@@ -7,50 +7,20 @@ use voxflow_core::AudioFormat;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The input or output format is out of range (rate 0 or above
-    /// [`MAX_SAMPLE_RATE`](voxflow_core::MAX_SAMPLE_RATE), channels 0 or above
-    /// [`MAX_CHANNELS`](voxflow_core::MAX_CHANNELS)). **Stop**: fix the configuration.
-    #[error("invalid {side} format {format}")]
-    InvalidFormat {
-        /// `"input"` or `"output"`.
-        side: &'static str,
-        /// The offending format.
-        format: AudioFormat,
+    /// A configuration value is out of range or inconsistent: an input or output format with
+    /// rate 0 or above [`MAX_SAMPLE_RATE`](voxflow_core::MAX_SAMPLE_RATE) or channels 0 or above
+    /// [`MAX_CHANNELS`](voxflow_core::MAX_CHANNELS); an output frame size of zero or above one
+    /// second; a `max_input_frames` of zero or above 10 seconds; a
+    /// [`Remix::Matrix`](crate::Remix::Matrix) without `output × input` finite gains; or a
+    /// configuration rubato refused. **Stop**: fix the configuration (raised at construction
+    /// only).
+    #[error("invalid {what}: {reason}")]
+    InvalidConfig {
+        /// The setting that is wrong.
+        what: &'static str,
+        /// Why it is wrong: the value given and what is allowed.
+        reason: String,
     },
-    /// The output frame size is zero or too large (more than one second at the output rate).
-    /// **Stop**: fix the configuration.
-    #[error("invalid output frame size of {frames} sample frames (must be 1..={max})")]
-    InvalidFrameSize {
-        /// The size asked for, in sample frames at the output rate.
-        frames: usize,
-        /// The largest accepted size.
-        max: usize,
-    },
-    /// `max_input_frames` is zero or above 10 seconds at the input rate. **Stop**: fix the
-    /// configuration.
-    #[error("invalid max_input_frames {frames} (must be 1..={max})")]
-    InvalidMaxInput {
-        /// The value given.
-        frames: usize,
-        /// The largest accepted value.
-        max: usize,
-    },
-    /// A [`Remix::Matrix`](crate::Remix::Matrix) does not have `output channels × input
-    /// channels` finite gains. **Stop**: fix the matrix.
-    #[error("remix matrix for {from} -> {to} channels needs {expected} finite gains, got {actual}")]
-    InvalidRemix {
-        /// Input channels.
-        from: u16,
-        /// Output channels.
-        to: u16,
-        /// Gains expected (`to * from`).
-        expected: usize,
-        /// Gains given (or the index of the first non-finite gain plus one).
-        actual: usize,
-    },
-    /// rubato refused the configuration. **Stop**.
-    #[error("resampler construction failed: {0}")]
-    Construction(#[from] rubato::ResamplerConstructionError),
     /// A pushed frame's format is not the configured input format. **Skip** the frame.
     #[error("format mismatch: expected {expected}, got {actual}")]
     FormatMismatch {
@@ -86,6 +56,15 @@ pub enum Error {
     Process(#[from] rubato::ResampleError),
 }
 
+impl From<rubato::ResamplerConstructionError> for Error {
+    fn from(e: rubato::ResamplerConstructionError) -> Self {
+        Error::InvalidConfig {
+            what: "resampler",
+            reason: e.to_string(),
+        }
+    }
+}
+
 impl From<Error> for voxflow_core::Error {
     fn from(e: Error) -> Self {
         match e {
@@ -95,14 +74,9 @@ impl From<Error> for voxflow_core::Error {
             Error::FrameTooLarge { max_frames, frames } => {
                 voxflow_core::Error::FrameTooLarge { max_frames, frames }
             }
-            e @ (Error::InvalidFormat { .. }
-            | Error::InvalidFrameSize { .. }
-            | Error::InvalidMaxInput { .. }
-            | Error::InvalidRemix { .. }
-            | Error::Construction(_)) => voxflow_core::Error::InvalidConfig {
-                what: "resampler",
-                reason: e.to_string(),
-            },
+            Error::InvalidConfig { what, reason } => {
+                voxflow_core::Error::InvalidConfig { what, reason }
+            }
             e => voxflow_core::Error::Stage {
                 stage: "resample",
                 source: Box::new(e),
@@ -141,7 +115,21 @@ mod tests {
                 ..
             }
         ));
-        let e: voxflow_core::Error = Error::InvalidFrameSize { frames: 0, max: 1 }.into();
-        assert!(matches!(e, voxflow_core::Error::InvalidConfig { .. }));
+        let e: voxflow_core::Error = Error::InvalidConfig {
+            what: "output frame size",
+            reason: "0 sample frames (allowed: 1..=48000)".into(),
+        }
+        .into();
+        assert!(matches!(
+            e,
+            voxflow_core::Error::InvalidConfig {
+                what: "output frame size",
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            "invalid output frame size: 0 sample frames (allowed: 1..=48000)"
+        );
     }
 }

@@ -112,19 +112,19 @@ impl Mixer {
             Remix::Auto => remix_gains(from, to),
             Remix::Matrix(g) => {
                 if g.len() != n * m {
-                    return Err(Error::InvalidRemix {
-                        from,
-                        to,
-                        expected: n * m,
-                        actual: g.len(),
+                    return Err(Error::InvalidConfig {
+                        what: "remix matrix",
+                        reason: format!(
+                            "{} gains for {from} -> {to} channels (allowed: exactly {})",
+                            g.len(),
+                            n * m
+                        ),
                     });
                 }
                 if let Some(bad) = g.iter().position(|v| !v.is_finite()) {
-                    return Err(Error::InvalidRemix {
-                        from,
-                        to,
-                        expected: n * m,
-                        actual: bad + 1,
+                    return Err(Error::InvalidConfig {
+                        what: "remix matrix",
+                        reason: format!("gain {bad} is not finite (allowed: finite gains)"),
                     });
                 }
                 g.clone()
@@ -244,12 +244,16 @@ mod tests {
     fn rejects_bad_matrices() {
         assert!(matches!(
             Mixer::new(2, 1, &Remix::Matrix(vec![1.0])),
-            Err(Error::InvalidRemix {
-                expected: 2,
-                actual: 1,
+            Err(Error::InvalidConfig {
+                what: "remix matrix",
                 ..
             })
         ));
+        let e = Mixer::new(2, 1, &Remix::Matrix(vec![1.0])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid remix matrix: 1 gains for 2 -> 1 channels (allowed: exactly 2)"
+        );
         assert!(Mixer::new(2, 1, &Remix::Matrix(vec![1.0, f32::NAN])).is_err());
         let m = Mixer::new(2, 2, &Remix::Matrix(vec![0.0, 1.0, 1.0, 0.0])).unwrap();
         let mut out = [0.0; 2];

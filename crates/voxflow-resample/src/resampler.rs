@@ -166,7 +166,12 @@ fn check_format(side: &'static str, format: AudioFormat) -> Result<(), Error> {
         || format.channels == 0
         || format.channels > MAX_CHANNELS
     {
-        return Err(Error::InvalidFormat { side, format });
+        return Err(Error::InvalidConfig {
+            what: side,
+            reason: format!(
+                "{format} (allowed: 1..={MAX_SAMPLE_RATE} Hz, 1..={MAX_CHANNELS} channels)"
+            ),
+        });
     }
     Ok(())
 }
@@ -182,24 +187,24 @@ impl Resampler {
             frame,
             max_input_frames,
         } = config;
-        check_format("input", input)?;
-        check_format("output", output)?;
+        check_format("input format", input)?;
+        check_format("output format", output)?;
         let frame_len = match frame {
             FrameSize::Duration(d) => output.frames_in(d),
             FrameSize::Frames(n) => n,
         };
         let max_frame = output.rate as usize;
         if frame_len == 0 || frame_len > max_frame {
-            return Err(Error::InvalidFrameSize {
-                frames: frame_len,
-                max: max_frame,
+            return Err(Error::InvalidConfig {
+                what: "output frame size",
+                reason: format!("{frame_len} sample frames (allowed: 1..={max_frame})"),
             });
         }
         let max_in_limit = input.rate as usize * 10;
         if max_input_frames == 0 || max_input_frames > max_in_limit {
-            return Err(Error::InvalidMaxInput {
-                frames: max_input_frames,
-                max: max_in_limit,
+            return Err(Error::InvalidConfig {
+                what: "max_input_frames",
+                reason: format!("{max_input_frames} (allowed: 1..={max_in_limit})"),
             });
         }
         let (ic, oc) = (input.channels, output.channels);
