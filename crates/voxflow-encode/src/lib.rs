@@ -9,6 +9,7 @@ mod encoder;
 mod error;
 mod ogg;
 mod rtp;
+mod sinks;
 mod toc;
 
 pub use backend::{Backend, DecoderBackend, EncoderBackend};
@@ -18,6 +19,7 @@ pub use encoder::{MAX_PACKET_BYTES, OpusEncoder, is_dtx};
 pub use error::Error;
 pub use ogg::{OggOpusPacket, OggOpusReader, OggOpusWriter, OpusHead};
 pub use rtp::{OPUS_RTP_CLOCK, PacketizerConfig, RtpOpusPacketizer};
+pub use sinks::{OggOpusSink, RtpSink};
 pub use toc::{Bandwidth, Mode, PacketInfo, TocError, parse_packet};
 
 #[cfg(test)]
