@@ -5,6 +5,7 @@
 mod clock;
 mod error;
 mod histogram;
+mod limit;
 mod link;
 mod pipeline;
 mod report;
@@ -15,6 +16,7 @@ pub mod stages;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::Error;
 pub use histogram::Histogram;
+pub use limit::Limited;
 pub use link::{Capacity, Link, LinkStats, Overflow, RingReceiver, RingSender, frame_ring};
 pub use pipeline::{
     BoxedEncoder, Control, Event, PACKET_CAPACITY, Pacing, Pipeline, PipelineBuilder, Running,
