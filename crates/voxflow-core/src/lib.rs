@@ -5,6 +5,7 @@
 mod codec;
 mod error;
 mod event;
+mod fifo;
 mod frame;
 mod packet;
 mod reframe;
@@ -16,6 +17,7 @@ mod trace;
 pub use codec::PacketDecoder;
 pub use error::{Error, Result};
 pub use event::{StageEvent, TurnEvent};
+pub use fifo::SampleFifo;
 pub use frame::{AudioFormat, AudioFrame, FramePool, MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use packet::{Packet, RtpInfo};
 pub use reframe::Reframer;

@@ -1,6 +1,6 @@
 //! Regrouping a stream of frames of any size into frames of one fixed size.
 
-use crate::{AudioFormat, AudioFrame, AudioStage, Error, MediaTime, Trace};
+use crate::{AudioFormat, AudioFrame, AudioStage, Error, MediaTime, SampleFifo, Trace};
 
 const TRACE_SLOTS: usize = 16;
 
@@ -32,7 +32,7 @@ pub struct Reframer {
     format: AudioFormat,
     frame_len: usize,
     max_input: usize,
-    buf: Vec<f32>,
+    buf: SampleFifo,
     /// Pts of the first buffered sample.
     next_pts: Option<MediaTime>,
     /// (sample-frame offset in `buf` where the input starts, its trace), oldest first.
@@ -46,12 +46,11 @@ impl Reframer {
     /// `max_input` sample frames. Allocates its buffer here, once.
     pub fn new(format: AudioFormat, frame_len: usize, max_input: usize) -> Self {
         let frame_len = frame_len.max(1);
-        let cap = (frame_len + max_input) * usize::from(format.channels);
         Reframer {
             format,
             frame_len,
             max_input,
-            buf: Vec::with_capacity(cap),
+            buf: SampleFifo::new(format.channels, frame_len.saturating_add(max_input)),
             next_pts: None,
             traces: [(0, Trace::EMPTY); TRACE_SLOTS],
             n_traces: 0,
@@ -66,17 +65,11 @@ impl Reframer {
 
     /// Sample frames buffered and not yet emitted.
     pub fn buffered_frames(&self) -> usize {
-        self.buf.len() / usize::from(self.format.channels)
-    }
-
-    fn ch(&self) -> usize {
-        usize::from(self.format.channels)
+        self.buf.frames()
     }
 
     fn consume(&mut self, frames: usize) {
-        let n = frames * self.ch();
-        self.buf.copy_within(n.., 0);
-        self.buf.truncate(self.buf.len() - n);
+        self.buf.consume(frames);
         if let Some(p) = self.next_pts {
             self.next_pts = Some(p.add_ticks(frames as i64));
         }
@@ -147,7 +140,7 @@ impl AudioStage for Reframer {
         }
         // When the slots are full the newest input shares the previous input's (older) trace:
         // latency is then over- rather than under-reported.
-        self.buf.extend_from_slice(input.samples());
+        self.buf.push(input.samples())?;
         self.finished = false;
         Ok(())
     }
@@ -162,7 +155,7 @@ impl AudioStage for Reframer {
             return Ok(false);
         };
         out.reset(self.format);
-        out.extend_from_interleaved(&self.buf[..n * self.ch()])?;
+        out.extend_from_interleaved(self.buf.peek(n))?;
         out.set_pts(self.next_pts.unwrap_or(MediaTime::new(0, self.format.rate)));
         if self.n_traces > 0 {
             out.set_trace(self.traces[0].1);
