@@ -1,10 +1,16 @@
 //! The codec behind a [`Decoder`](crate::Decoder): one of symphonia's, or (feature `opus`)
-//! voxflow-encode's Opus decoder fed with symphonia's demuxed packets.
+//! voxflow-encode's Opus decoder fed with symphonia's demuxed packets. Both sit behind the
+//! small [`Codec`] trait, so the decoder never matches on which one it holds.
 
-use symphonia::core::codecs::audio::AudioDecoder;
+use symphonia::core::codecs::audio::well_known as ids;
+use symphonia::core::codecs::audio::{
+    AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions,
+};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::Track;
 use symphonia::core::packet::Packet;
+
+use crate::Error;
 
 /// What one decoded packet produced.
 #[derive(Clone, Copy, Debug)]
@@ -33,116 +39,136 @@ pub(crate) struct TrackOverride {
     pub seek_preroll: i64,
 }
 
-pub(crate) enum Codec {
-    Symphonia(Box<dyn AudioDecoder>),
-    #[cfg(feature = "opus")]
-    Opus(Box<crate::opus::OpusCodec>),
-}
-
-impl Codec {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Codec::Symphonia(c) => c.codec_info().short_name,
-            #[cfg(feature = "opus")]
-            Codec::Opus(_) => "opus",
-        }
-    }
+/// A codec as the [`Decoder`](crate::Decoder) drives it: decode a demuxed packet, then copy
+/// its audio out interleaved; conceal lost audio.
+pub(crate) trait Codec: Send {
+    /// Short codec name (`"flac"`, `"opus"`, ...).
+    fn name(&self) -> &'static str;
 
     /// The codec's own view of the track (Opus), or `None` to keep the container's.
-    pub fn track_override(&self, track: &Track) -> Option<TrackOverride> {
-        match self {
-            Codec::Symphonia(_) => {
-                let _ = track;
-                None
-            }
-            #[cfg(feature = "opus")]
-            Codec::Opus(o) => Some(o.track_override(track)),
-        }
+    fn track_override(&self, track: &Track) -> Option<TrackOverride> {
+        let _ = track;
+        None
     }
 
     /// Largest packet the codec announces, in sample frames.
-    pub fn max_frames_per_packet(&self) -> Option<u64> {
-        match self {
-            Codec::Symphonia(c) => c.codec_params().max_frames_per_packet,
-            #[cfg(feature = "opus")]
-            Codec::Opus(o) => Some(o.max_frames() as u64),
-        }
-    }
+    fn max_frames_per_packet(&self) -> Option<u64>;
 
-    pub fn reset(&mut self) {
-        match self {
-            Codec::Symphonia(c) => c.reset(),
-            #[cfg(feature = "opus")]
-            Codec::Opus(o) => o.reset(),
-        }
-    }
+    /// Forgets decoding state (after a seek).
+    fn reset(&mut self);
 
     /// Decodes `packet`; read the audio with [`copy_last_decoded`](Self::copy_last_decoded).
-    pub fn decode(&mut self, packet: &Packet) -> Result<Decoded, SymError> {
-        match self {
-            Codec::Symphonia(c) => c.decode(packet).map(|buf| Decoded {
-                frames: buf.frames(),
-                capacity: buf.capacity(),
-                rate: buf.spec().rate(),
-                channels: buf.num_planes(),
-            }),
-            #[cfg(feature = "opus")]
-            Codec::Opus(o) => o.decode(packet),
-        }
-    }
+    fn decode(&mut self, packet: &Packet) -> Result<Decoded, SymError>;
 
     /// Sample frames and interleaved samples of the last decoded packet.
-    pub fn last_len(&self) -> (usize, usize) {
-        match self {
-            Codec::Symphonia(c) => {
-                let buf = c.last_decoded();
-                (buf.frames(), buf.samples_interleaved())
-            }
-            #[cfg(feature = "opus")]
-            Codec::Opus(o) => o.last_len(),
-        }
-    }
+    fn last_len(&self) -> (usize, usize);
 
-    /// Copies the last decoded packet, interleaved, into `out` (of [`last_len`](Self::last_len)
-    /// samples).
-    pub fn copy_last_decoded(&self, out: &mut [f32]) {
-        match self {
-            Codec::Symphonia(c) => c.last_decoded().copy_to_slice_interleaved::<f32, _>(out),
-            #[cfg(feature = "opus")]
-            Codec::Opus(o) => o.copy_last_decoded(out),
-        }
-    }
+    /// Copies the last decoded packet, interleaved, into `out` (of
+    /// [`last_len`](Self::last_len) samples).
+    fn copy_last_decoded(&self, out: &mut [f32]);
 
     /// Sample frames the codec would use to conceal the lost `packet` (Opus: its TOC
-    /// duration, when the TOC is readable).
-    pub fn lost_packet_frames(&self, packet: &Packet) -> Option<usize> {
-        match self {
-            Codec::Symphonia(_) => {
-                let _ = packet;
-                None
-            }
-            #[cfg(feature = "opus")]
-            Codec::Opus(o) => o.packet_frames(&packet.data),
-        }
+    /// duration, when the TOC is readable); `None`: use the demuxer's duration.
+    fn lost_packet_frames(&self, packet: &Packet) -> Option<usize> {
+        let _ = packet;
+        None
     }
 
     /// Whether [`conceal`](Self::conceal) synthesises audio from the decoder's state (which
     /// must then run before the next packet is decoded).
-    pub fn conceals_lost_audio(&self) -> bool {
-        match self {
-            Codec::Symphonia(_) => false,
-            #[cfg(feature = "opus")]
-            Codec::Opus(_) => true,
-        }
+    fn conceals_lost_audio(&self) -> bool {
+        false
     }
 
-    /// Writes `out.len()` interleaved samples of concealment for lost audio: Opus's packet loss
-    /// concealment, silence for the other codecs.
-    pub fn conceal(&mut self, out: &mut [f32]) {
-        match self {
-            Codec::Symphonia(_) => out.fill(0.0),
-            #[cfg(feature = "opus")]
-            Codec::Opus(o) => o.conceal(out),
-        }
+    /// Writes `out.len()` interleaved samples of concealment for lost audio (the default:
+    /// silence).
+    fn conceal(&mut self, out: &mut [f32]) {
+        out.fill(0.0);
     }
+}
+
+/// One of symphonia's decoders.
+struct Symphonia(Box<dyn AudioDecoder>);
+
+impl Codec for Symphonia {
+    fn name(&self) -> &'static str {
+        self.0.codec_info().short_name
+    }
+
+    fn max_frames_per_packet(&self) -> Option<u64> {
+        self.0.codec_params().max_frames_per_packet
+    }
+
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+
+    fn decode(&mut self, packet: &Packet) -> Result<Decoded, SymError> {
+        self.0.decode(packet).map(|buf| Decoded {
+            frames: buf.frames(),
+            capacity: buf.capacity(),
+            rate: buf.spec().rate(),
+            channels: buf.num_planes(),
+        })
+    }
+
+    fn last_len(&self) -> (usize, usize) {
+        let buf = self.0.last_decoded();
+        (buf.frames(), buf.samples_interleaved())
+    }
+
+    fn copy_last_decoded(&self, out: &mut [f32]) {
+        self.0
+            .last_decoded()
+            .copy_to_slice_interleaved::<f32, _>(out);
+    }
+}
+
+/// Short name of a codec id that has no decoder in this build (for error messages).
+fn codec_name(id: AudioCodecId) -> String {
+    let name = match id {
+        ids::CODEC_ID_OPUS => "opus",
+        ids::CODEC_ID_VORBIS => "vorbis",
+        ids::CODEC_ID_SPEEX => "speex",
+        ids::CODEC_ID_MP1 => "mp1",
+        ids::CODEC_ID_MP2 => "mp2",
+        ids::CODEC_ID_MP3 => "mp3",
+        ids::CODEC_ID_AAC => "aac",
+        ids::CODEC_ID_AC3 => "ac3",
+        ids::CODEC_ID_EAC3 => "eac3",
+        ids::CODEC_ID_DCA => "dts",
+        ids::CODEC_ID_WMA => "wma",
+        ids::CODEC_ID_FLAC => "flac",
+        ids::CODEC_ID_WAVPACK => "wavpack",
+        ids::CODEC_ID_MONKEYS_AUDIO => "ape",
+        ids::CODEC_ID_ALAC => "alac",
+        ids::CODEC_ID_TTA => "tta",
+        ids::CODEC_ID_TRUEHD => "truehd",
+        ids::CODEC_ID_ADPCM_G722 => "adpcm_g722",
+        ids::CODEC_ID_ADPCM_G726 => "adpcm_g726",
+        _ => return format!("codec {id}"),
+    };
+    name.to_owned()
+}
+
+/// The codec for a track: voxflow-encode's Opus decoder for Opus (feature `opus`), else
+/// symphonia's.
+pub(crate) fn make_codec(
+    params: &AudioCodecParameters,
+    gapless: bool,
+) -> Result<Box<dyn Codec>, Error> {
+    #[cfg(feature = "opus")]
+    if params.codec == ids::CODEC_ID_OPUS {
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        let opus = crate::opus::OpusCodec::new(params.extra_data.as_deref(), channels, gapless)?;
+        return Ok(Box::new(opus));
+    }
+    let opts = AudioDecoderOptions::default().gapless(gapless);
+    symphonia::default::get_codecs()
+        .make_audio_decoder(params, &opts)
+        .map(|d| Box::new(Symphonia(d)) as Box<dyn Codec>)
+        .map_err(|e| Error::Unsupported {
+            codec: codec_name(params.codec),
+            detail: e.to_string(),
+        })
 }

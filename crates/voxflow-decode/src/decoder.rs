@@ -4,8 +4,6 @@ use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
-use symphonia::core::codecs::audio::well_known as ids;
-use symphonia::core::codecs::audio::{AudioCodecId, AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::errors::{Error as SymError, SeekErrorKind};
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
@@ -15,7 +13,7 @@ use symphonia::core::packet::Packet;
 use symphonia::core::units::{TimeBase, Timestamp};
 use voxflow_core::{AudioFormat, AudioFrame, AudioSource, MediaTime};
 
-use crate::codec::Codec;
+use crate::codec::{Codec, make_codec};
 use crate::source::{SeekableReader, SharedBytes, StreamReader};
 use crate::wav::{Block, Coding, WavPcm};
 use crate::{DecoderConfig, Error};
@@ -107,7 +105,7 @@ enum Source {
 pub struct Decoder {
     source: Source,
     /// The codec (for the WAV fast path: symphonia's PCM codec, kept for its name only).
-    codec: Codec,
+    codec: Box<dyn Codec>,
     track_id: u32,
     time_base: Option<TimeBase>,
     info: StreamInfo,
@@ -157,33 +155,6 @@ impl std::fmt::Debug for Decoder {
     }
 }
 
-/// Short name of a codec id that has no decoder in this build (for error messages).
-fn codec_name(id: AudioCodecId) -> String {
-    let name = match id {
-        ids::CODEC_ID_OPUS => "opus",
-        ids::CODEC_ID_VORBIS => "vorbis",
-        ids::CODEC_ID_SPEEX => "speex",
-        ids::CODEC_ID_MP1 => "mp1",
-        ids::CODEC_ID_MP2 => "mp2",
-        ids::CODEC_ID_MP3 => "mp3",
-        ids::CODEC_ID_AAC => "aac",
-        ids::CODEC_ID_AC3 => "ac3",
-        ids::CODEC_ID_EAC3 => "eac3",
-        ids::CODEC_ID_DCA => "dts",
-        ids::CODEC_ID_WMA => "wma",
-        ids::CODEC_ID_FLAC => "flac",
-        ids::CODEC_ID_WAVPACK => "wavpack",
-        ids::CODEC_ID_MONKEYS_AUDIO => "ape",
-        ids::CODEC_ID_ALAC => "alac",
-        ids::CODEC_ID_TTA => "tta",
-        ids::CODEC_ID_TRUEHD => "truehd",
-        ids::CODEC_ID_ADPCM_G722 => "adpcm_g722",
-        ids::CODEC_ID_ADPCM_G726 => "adpcm_g726",
-        _ => return format!("codec {id}"),
-    };
-    name.to_owned()
-}
-
 /// Runs a symphonia call, turning a panic inside it into an error. A panic in a dependency on
 /// untrusted input is that dependency's bug, but it must not become ours: the fuzzer and the
 /// property tests found inputs (e.g. a WAV channel mask that overflows a shift in
@@ -218,25 +189,6 @@ fn open_error(e: SymError, context: &'static str) -> Error {
             detail: other.to_string(),
         },
     }
-}
-
-/// The codec for a track: voxflow-encode's Opus decoder for Opus (feature `opus`), else
-/// symphonia's.
-fn make_codec(params: &AudioCodecParameters, gapless: bool) -> Result<Codec, Error> {
-    #[cfg(feature = "opus")]
-    if params.codec == ids::CODEC_ID_OPUS {
-        let channels = params.channels.as_ref().map_or(0, |c| c.count());
-        let opus = crate::opus::OpusCodec::new(params.extra_data.as_deref(), channels, gapless)?;
-        return Ok(Codec::Opus(Box::new(opus)));
-    }
-    let opts = AudioDecoderOptions::default().gapless(gapless);
-    symphonia::default::get_codecs()
-        .make_audio_decoder(params, &opts)
-        .map(Codec::Symphonia)
-        .map_err(|e| Error::Unsupported {
-            codec: codec_name(params.codec),
-            detail: e.to_string(),
-        })
 }
 
 impl Decoder {

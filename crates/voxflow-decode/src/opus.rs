@@ -1,5 +1,6 @@
 //! Opus (feature `opus`): symphonia demuxes Ogg and Matroska/WebM Opus but has no Opus
-//! decoder; its packets go through voxflow-encode's [`OpusDecoder`] here.
+//! decoder; its packets go through voxflow-encode's [`OpusDecoder`], held as a
+//! `Box<dyn PacketDecoder>`, here.
 //!
 //! What this module honours: the OpusHead (Ogg: the identification header; Matroska: the
 //! `CodecPrivate`), i.e. the channel count (mapping family 0, or family 1 with one or two
@@ -10,11 +11,11 @@
 
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::packet::Packet;
-use voxflow_core::AudioFrame;
+use voxflow_core::{AudioFrame, PacketDecoder};
 use voxflow_encode::{Backend, OpusDecoder, OpusHead};
 
 use crate::Error;
-use crate::codec::{Decoded, TrackOverride};
+use crate::codec::{Codec, Decoded, TrackOverride};
 
 /// Opus decodes at 48 kHz here whatever the input rate was.
 pub(crate) const OPUS_RATE: u32 = 48_000;
@@ -23,7 +24,7 @@ pub(crate) const OPUS_RATE: u32 = 48_000;
 pub(crate) const SEEK_PREROLL: i64 = 3_840;
 
 pub(crate) struct OpusCodec {
-    dec: OpusDecoder,
+    dec: Box<dyn PacketDecoder>,
     /// The last decoded (or concealed) packet, 120 ms capacity.
     frame: AudioFrame,
     /// Sample frames of `frame` to deliver: `lo..hi` after the packet's trimming.
@@ -90,11 +91,14 @@ impl OpusCodec {
                 mapping_family: 0,
             },
         };
-        let dec = OpusDecoder::new(Backend::default(), OPUS_RATE, u16::from(head.channels))
-            .map_err(|e| Error::Unsupported {
-                codec: "opus".into(),
-                detail: e.to_string(),
-            })?;
+        let dec: Box<dyn PacketDecoder> = Box::new(
+            OpusDecoder::new(Backend::default(), OPUS_RATE, u16::from(head.channels)).map_err(
+                |e| Error::Unsupported {
+                    codec: "opus".into(),
+                    detail: e.to_string(),
+                },
+            )?,
+        );
         let frame = AudioFrame::with_capacity(dec.format(), dec.max_frames());
         Ok(OpusCodec {
             dec,
@@ -106,14 +110,20 @@ impl OpusCodec {
             head,
         })
     }
+}
+
+impl Codec for OpusCodec {
+    fn name(&self) -> &'static str {
+        "opus"
+    }
 
     /// Decoded at 48 kHz whatever the container says, with the OpusHead's channels; the
     /// pre-skip is the decoder's to drop. symphonia's Ogg track counts frames up to the last
     /// granule position, which includes the pre-skip (and starts at the first page's start).
-    pub(crate) fn track_override(&self, track: &symphonia::core::formats::Track) -> TrackOverride {
+    fn track_override(&self, track: &symphonia::core::formats::Track) -> Option<TrackOverride> {
         let pre_skip = u64::from(self.head.pre_skip);
         let start = u64::try_from(track.start_ts.get()).unwrap_or(0);
-        TrackOverride {
+        Some(TrackOverride {
             rate: OPUS_RATE,
             channels: usize::from(self.head.channels),
             delay: u32::from(self.head.pre_skip),
@@ -126,33 +136,37 @@ impl OpusCodec {
                 0
             },
             seek_preroll: SEEK_PREROLL,
-        }
+        })
     }
 
-    pub(crate) fn max_frames(&self) -> usize {
-        self.dec.max_frames()
+    fn max_frames_per_packet(&self) -> Option<u64> {
+        Some(self.dec.max_frames() as u64)
     }
 
-    pub(crate) fn reset(&mut self) {
+    fn reset(&mut self) {
         self.lo = 0;
         self.hi = 0;
-        // The pure-Rust backend's reset cannot fail; a failing backend keeps its state,
-        // which only affects the first packet after a seek (decoded after pre-roll anyway).
-        let _ = self.dec.reset();
+        // (A backend whose reset fails keeps its state, which only affects the first packet
+        // after a seek, decoded during the pre-roll anyway.)
+        self.dec.reset();
     }
 
-    pub(crate) fn packet_frames(&self, data: &[u8]) -> Option<usize> {
-        self.dec.packet_frames(data).ok()
+    fn lost_packet_frames(&self, packet: &Packet) -> Option<usize> {
+        self.dec.packet_frames(&packet.data).ok()
     }
 
-    pub(crate) fn decode(&mut self, packet: &Packet) -> Result<Decoded, SymError> {
+    fn conceals_lost_audio(&self) -> bool {
+        true
+    }
+
+    fn decode(&mut self, packet: &Packet) -> Result<Decoded, SymError> {
         self.lo = 0;
         self.hi = 0;
         let n = self
             .dec
             .decode(&packet.data, &mut self.frame)
             .map_err(|e| match e {
-                voxflow_encode::Error::Malformed(_) => {
+                voxflow_core::Error::Malformed { .. } => {
                     SymError::DecodeError("opus: malformed packet")
                 }
                 _ => SymError::DecodeError("opus: the decoder rejected the packet"),
@@ -176,12 +190,12 @@ impl OpusCodec {
         })
     }
 
-    pub(crate) fn last_len(&self) -> (usize, usize) {
+    fn last_len(&self) -> (usize, usize) {
         let frames = self.hi - self.lo;
         (frames, frames * usize::from(self.head.channels))
     }
 
-    pub(crate) fn copy_last_decoded(&self, out: &mut [f32]) {
+    fn copy_last_decoded(&self, out: &mut [f32]) {
         let ch = usize::from(self.head.channels);
         let src = self
             .frame
@@ -193,7 +207,7 @@ impl OpusCodec {
 
     /// Packet loss concealment for `out.len()` interleaved samples, in steps of at most
     /// 120 ms; a remainder that is not a multiple of 2.5 ms (or a failing backend) is silence.
-    pub(crate) fn conceal(&mut self, out: &mut [f32]) {
+    fn conceal(&mut self, out: &mut [f32]) {
         self.lo = 0;
         self.hi = 0;
         let ch = usize::from(self.head.channels);
@@ -202,7 +216,7 @@ impl OpusCodec {
         while done < out.len() {
             let left = (out.len() - done) / ch;
             let n = (left.min(self.dec.max_frames()) / quantum) * quantum;
-            if n == 0 || self.dec.conceal(Some(n), &mut self.frame).is_err() {
+            if n == 0 || self.dec.conceal(n, &mut self.frame).is_err() {
                 out[done..].fill(0.0);
                 return;
             }
