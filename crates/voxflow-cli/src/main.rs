@@ -15,13 +15,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value, json};
 use voxflow::decode::{Decoder, DecoderConfig, Preloaded};
-use voxflow::pipeline::sinks::{NullSink, WavFormat, WavSink};
+use voxflow::pipeline::sinks::NullSink;
 use voxflow::pipeline::{Link, Overflow, Pacing, Pipeline, Report};
 use voxflow::resample::{FrameSize, Preset, Resampler, ResamplerConfig};
 use voxflow::{AudioFormat, AudioSource};
 
 mod opus;
 mod vad_cmd;
+mod wav_out;
+
+use wav_out::{WavBits, WavOut};
 
 /// The embedded demo clip: 9.8 s of synthetic speech (espeak-ng), 22.05 kHz mono FLAC, made for
 /// this project.
@@ -60,9 +63,9 @@ enum Cmd {
     },
     /// Decode a file (optionally resampling/remixing) to a WAV file or to nothing.
     Decode {
-        /// The input file (WAV, MP3, FLAC, Ogg Vorbis, AAC/M4A, MKV).
+        /// The input file (WAV, MP3, FLAC, Ogg Vorbis, AAC/M4A, MKV); `-` reads stdin.
         file: PathBuf,
-        /// Write a WAV file here.
+        /// Write a WAV file here; `-` streams it to stdout.
         #[arg(short, long, conflicts_with = "null", required_unless_present = "null")]
         output: Option<PathBuf>,
         /// Decode and discard (for timing).
@@ -73,9 +76,9 @@ enum Cmd {
     },
     /// Encode a file to Ogg Opus (decode → resample to 48 kHz → Opus → Ogg).
     Encode {
-        /// The input file.
+        /// The input file; `-` reads stdin.
         input: PathBuf,
-        /// The Ogg Opus file to write (e.g. out.opus).
+        /// The Ogg Opus file to write (e.g. out.opus); `-` streams it to stdout.
         output: PathBuf,
         #[command(flatten)]
         opts: opus::OpusOpts,
@@ -100,9 +103,9 @@ enum Cmd {
     },
     /// Resample (and remix) a file into a WAV file.
     Resample {
-        /// The input file.
+        /// The input file; `-` reads stdin.
         input: PathBuf,
-        /// The WAV file to write.
+        /// The WAV file to write; `-` streams it to stdout.
         output: PathBuf,
         #[command(flatten)]
         opts: ConvertOpts,
@@ -157,9 +160,10 @@ struct ConvertOpts {
     /// Frame duration in milliseconds (1–100).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100))]
     frame_ms: u64,
-    /// Write 32-bit float WAV instead of 16-bit PCM.
-    #[arg(long)]
-    float: bool,
+    /// WAV sample format: 16 or 24 (integer PCM) or 32 (float). Default: the input's (float
+    /// stays float, 24- and 32-bit integer become 24-bit, the rest 16-bit).
+    #[arg(long, value_parser = parse_bits)]
+    bits: Option<WavBits>,
     /// Pace the source in real time instead of as fast as possible.
     #[arg(long)]
     realtime: bool,
@@ -216,14 +220,53 @@ fn main() -> ExitCode {
     match run(cli.cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("voxflow: error: {e}");
-            let mut src = e.source();
-            while let Some(s) = src {
-                eprintln!("  caused by: {s}");
-                src = s.source();
-            }
+            eprintln!("voxflow: error: {}", render_error(&*e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error and its chain of sources on one line, each context once.
+///
+/// Errors made with `thiserror` print their source inside their own message (`"stage opus:
+/// {source}"`) and return it from `source()` too, and a pipeline wraps a stage's error that may
+/// already name the stage: printing every level would say the same thing two or three times.
+/// Each level contributes only what its message adds to its source's (the prefix before the
+/// source's text, or its whole message when it does not include the source), and a context
+/// equal to the one just before it is dropped.
+fn render_error(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msgs = Vec::new();
+    let mut cur = Some(e);
+    while let Some(x) = cur {
+        msgs.push(x.to_string());
+        cur = x.source();
+    }
+    let mut out = String::new();
+    let mut last = String::new();
+    for (i, m) in msgs.iter().enumerate() {
+        let part = match msgs.get(i + 1) {
+            Some(next) if !next.is_empty() && m.ends_with(next.as_str()) => {
+                m[..m.len() - next.len()].to_string()
+            }
+            Some(_) => format!("{m}: "),
+            None => m.clone(),
+        };
+        if part.is_empty() || (i + 1 < msgs.len() && part == last) {
+            continue;
+        }
+        out.push_str(&part);
+        last = part;
+    }
+    out
+}
+
+/// `--bits 16|24|32`.
+fn parse_bits(s: &str) -> Result<WavBits, String> {
+    match s.trim() {
+        "16" => Ok(WavBits::Pcm16),
+        "24" => Ok(WavBits::Pcm24),
+        "32" => Ok(WavBits::Float32),
+        _ => Err(format!("--bits {s}: expected 16, 24 or 32 (float)")),
     }
 }
 
@@ -284,7 +327,7 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             opts,
         } => {
             let sink = match (output, null) {
-                (Some(path), _) => SinkChoice::Wav(path, wav_format(opts.float)),
+                (Some(path), _) => SinkChoice::Wav(path, opts.bits),
                 (None, _) => SinkChoice::Null,
             };
             convert(&file, sink, &opts)
@@ -297,11 +340,7 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             if opts.rate.is_none() {
                 return Err("resample needs --rate HZ".into());
             }
-            convert(
-                &input,
-                SinkChoice::Wav(output, wav_format(opts.float)),
-                &opts,
-            )
+            convert(&input, SinkChoice::Wav(output, opts.bits), &opts)
         }
         Cmd::Vad { file, model, json } => vad_cmd::vad(&file, &model, json),
         Cmd::Turns {
@@ -310,14 +349,6 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             json,
         } => vad_cmd::turns(&file, min_silence, json),
         Cmd::VadEval { dir, model, json } => vad_cmd::vad_eval(&dir, &model, json),
-    }
-}
-
-fn wav_format(float: bool) -> WavFormat {
-    if float {
-        WavFormat::Float32
-    } else {
-        WavFormat::Pcm16
     }
 }
 
@@ -331,14 +362,42 @@ fn pacing(realtime: bool) -> Pacing {
     }
 }
 
+/// True for the path `-`: stdin as input, stdout as output.
+fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Opens `file` (`-`: stdin, read forward as it arrives, format probed from its bytes).
 fn open(file: &Path, frame: Duration) -> Result<Decoder, Failure> {
     let config = DecoderConfig::default().with_frame_duration(frame);
+    if is_stdio(file) {
+        return Decoder::from_stream(std::io::stdin(), None, config)
+            .map_err(|e| format!("stdin: {e}").into());
+    }
     Decoder::open_with(file, config).map_err(|e| format!("{}: {e}", file.display()).into())
+}
+
+/// The WAV sample format to write: `--bits`, or the input's (float stays float).
+fn wav_bits(asked: Option<WavBits>, info: &voxflow::decode::StreamInfo) -> WavBits {
+    asked.unwrap_or(if info.codec.starts_with("pcm_f") {
+        WavBits::Float32
+    } else if info.bits_per_sample.is_some_and(|b| b > 16) {
+        WavBits::Pcm24
+    } else {
+        WavBits::Pcm16
+    })
 }
 
 fn convert(file: &Path, sink: SinkChoice, opts: &ConvertOpts) -> Result<(), Failure> {
     let started = Instant::now();
     let frame = Duration::from_millis(opts.frame_ms);
+    if opts.report == Some(ReportFormat::Json)
+        && matches!(&sink, SinkChoice::Wav(path, _) if is_stdio(path))
+    {
+        return Err(
+            "--report json prints on stdout, which carries the WAV: write to a file".into(),
+        );
+    }
     let decoder = open(file, frame)?;
     let job = Job {
         target: Target {
@@ -413,8 +472,9 @@ enum SinkChoice {
     Null,
     /// Behind a ring on its own thread (shows a link in the report).
     NullThroughRing,
-    /// Behind a ring on its own thread, so file I/O never stalls decoding.
-    Wav(PathBuf, WavFormat),
+    /// Behind a ring on its own thread, so file I/O never stalls decoding (`-`: stdout; no
+    /// `--bits`: the input's sample format).
+    Wav(PathBuf, Option<WavBits>),
 }
 
 struct Outcome {
@@ -447,7 +507,7 @@ impl Job {
             self.target.rate.unwrap_or(input.rate),
             self.target.channels.unwrap_or(input.channels),
         )?;
-        let info = decoder.info();
+        let info = decoder.info().clone();
         let input_desc = format!("{} in {}", info.codec, info.container);
         let total = info.total_frames;
         let max_in = decoder.max_frames();
@@ -467,10 +527,16 @@ impl Job {
         b = match &self.sink {
             SinkChoice::Null => b.sink(NullSink::new()),
             SinkChoice::NullThroughRing => b.boundary(ring).sink(NullSink::new()),
-            SinkChoice::Wav(path, f) => b.boundary(ring).sink(
-                WavSink::create(path, output, *f)
-                    .map_err(|e| Failure::from(format!("{}: {e}", path.display())))?,
-            ),
+            SinkChoice::Wav(path, bits) => {
+                let bits = wav_bits(*bits, &info);
+                let wav = if is_stdio(path) {
+                    WavOut::stdout(output, bits)
+                } else {
+                    WavOut::create(path, output, bits)
+                };
+                b.boundary(ring)
+                    .sink(wav.map_err(|e| Failure::from(format!("{}: {e}", path.display())))?)
+            }
         };
         let running = b.spawn()?;
         let bar = progress_bar(total, self.label);

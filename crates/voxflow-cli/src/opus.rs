@@ -15,15 +15,15 @@ use clap::ValueEnum;
 use serde_json::Value;
 use voxflow::core::{PacketSink, Trace};
 use voxflow::decode::Decoder;
-use voxflow::pipeline::{Link, Overflow, Pacing, Pipeline, Report};
+use voxflow::pipeline::{Limited, Link, Overflow, Pacing, Pipeline, Report};
 use voxflow::resample::{FrameSize, Preset, Resampler, ResamplerConfig};
-use voxflow::{AudioFormat, AudioFrame, AudioSource, Error, Packet};
+use voxflow::{AudioFormat, AudioSource, Error, Packet};
 use voxflow_encode::{
-    Application, Backend, EncoderConfig, FrameDuration, OggOpusWriter, OpusEncoder,
-    PacketizerConfig, RtpOpusPacketizer,
+    Application, Backend, EncoderConfig, FrameDuration, OggOpusSink, OpusEncoder, PacketizerConfig,
+    RtpSink,
 };
 
-use crate::{Failure, Outcome, PresetArg, ReportFormat, open, progress_bar, report_json};
+use crate::{Failure, Outcome, PresetArg, ReportFormat, is_stdio, open, progress_bar, report_json};
 
 /// Encoder settings shared by `encode` and `rtp`.
 #[derive(clap::Args, Debug)]
@@ -172,121 +172,56 @@ impl FirstPacket {
     }
 }
 
-/// A [`PacketSink`] writing an Ogg Opus file. `write` adds the packet to the writer's current
-/// page (buffers allocated when the writer was made, so nothing is allocated per packet) and
-/// writes a page to the buffered file about once a second of audio (or every ~4 KiB).
-struct OggSink {
-    writer: Option<OggOpusWriter<BufWriter<File>>>,
+/// Notes when the first packet reached the wrapped sink (its trace stamp), then writes it.
+struct NoteFirst<S> {
+    inner: S,
     started: Instant,
     first: FirstPacket,
 }
 
-impl PacketSink for OggSink {
+impl<S: PacketSink> PacketSink for NoteFirst<S> {
     fn name(&self) -> &'static str {
-        "ogg"
+        self.inner.name()
     }
     fn write(&mut self, packet: &Packet) -> Result<(), Error> {
-        self.first.note(self.started, &packet.trace, "ogg");
-        match &mut self.writer {
-            Some(w) => w.write(packet).map_err(Error::from),
-            None => Err(Error::Closed("ogg writer already finished")),
-        }
+        self.first
+            .note(self.started, &packet.trace, self.inner.name());
+        self.inner.write(packet)
     }
     fn finish(&mut self) -> Result<(), Error> {
-        if let Some(w) = self.writer.take() {
-            let mut file = w.finish()?;
-            file.flush()?;
-        }
-        Ok(())
+        self.inner.finish()
     }
 }
 
-/// A [`PacketSink`] that turns encoder packets into RTP packets (RFC 7587) in one reused
-/// buffer and, with `dump`, prints one line per sent packet. The encoder's end-of-stream flush
-/// packets (zero duration) are not sent: live RTP does not need the lookahead pushed out. Without `dump` nothing is
-/// allocated or written per packet (the buffer holds the largest RTP packet from the start).
-struct RtpSink {
-    packetizer: RtpOpusPacketizer,
-    buf: Vec<u8>,
-    dump: Option<std::io::Stdout>,
+/// `rtp --dump`: one line per RTP packet sent.
+fn dump_line(
+    out: &std::io::Stdout,
+    rtp: &[u8],
+    packet: &Packet,
     started: Instant,
-    first: FirstPacket,
-    sent: Arc<AtomicU64>,
-}
-
-impl PacketSink for RtpSink {
-    fn name(&self) -> &'static str {
-        "rtp"
-    }
-    fn write(&mut self, packet: &Packet) -> Result<(), Error> {
-        if packet.duration.ticks() == 0 {
-            // The encoder's end-of-stream flush packet (no input audio): for files only.
-            return Ok(());
-        }
-        if !self.packetizer.packetize(packet, &mut self.buf)? {
-            return Ok(()); // DTX: nothing to send
-        }
-        self.first.note(self.started, &packet.trace, "rtp");
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        if let Some(out) = &self.dump {
-            let h = voxflow::core::RtpPacket::parse(&self.buf).map_err(|e| Error::Malformed {
-                what: "RTP packet just written",
-                detail: e.to_string(),
-            })?;
-            let t = packet.trace.get("rtp").map_or(0.0, |at| {
-                at.saturating_duration_since(self.started).as_secs_f64() * 1e3
-            });
-            let mut o = out.lock();
-            writeln!(
-                o,
-                "seq={} ts={} marker={} payload={} t_ms={:.3}",
-                h.header.sequence,
-                h.header.timestamp,
-                u8::from(h.header.marker),
-                h.payload.len(),
-                t
-            )?;
-        }
-        Ok(())
-    }
+) -> Result<(), Error> {
+    let h = voxflow::core::RtpPacket::parse(rtp).map_err(|e| Error::Malformed {
+        what: "RTP packet just written",
+        detail: e.to_string(),
+    })?;
+    let t = packet.trace.get("rtp").map_or(0.0, |at| {
+        at.saturating_duration_since(started).as_secs_f64() * 1e3
+    });
+    writeln!(
+        out.lock(),
+        "seq={} ts={} marker={} payload={} t_ms={:.3}",
+        h.header.sequence,
+        h.header.timestamp,
+        u8::from(h.header.marker),
+        h.payload.len(),
+        t
+    )?;
+    Ok(())
 }
 
 /// The output channel count for the encoder: 1 stays 1, everything else becomes 2.
 fn opus_channels(input: AudioFormat) -> u16 {
     if input.channels == 1 { 1 } else { 2 }
-}
-
-/// Ends the stream after `frames` sample frames (for `rtp --seconds`).
-struct Limited {
-    inner: Decoder,
-    left: u64,
-}
-
-impl AudioSource for Limited {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn format(&self) -> AudioFormat {
-        self.inner.format()
-    }
-    fn max_frames(&self) -> usize {
-        self.inner.max_frames()
-    }
-    fn read(&mut self, out: &mut AudioFrame) -> Result<bool, Error> {
-        if self.left == 0 {
-            out.clear();
-            return Ok(false);
-        }
-        if !self.inner.read(out)? {
-            return Ok(false);
-        }
-        let n = out.frames() as u64;
-        if n > self.left {
-            out.set_frames(usize::try_from(self.left).unwrap_or(usize::MAX))?;
-        }
-        self.left = self.left.saturating_sub(n);
-        Ok(true)
-    }
 }
 
 struct Built {
@@ -352,21 +287,29 @@ fn add_packet_fields(v: &mut Value, rep: &Report, first_ms: f64, backend: &str) 
 /// `voxflow encode IN OUT.opus`.
 pub fn encode(input: &Path, output: &PathBuf, opts: &OpusOpts) -> Result<(), Failure> {
     let started = Instant::now();
+    if is_stdio(output) && opts.report == Some(ReportFormat::Json) {
+        return Err(
+            "--report json prints on stdout, which carries the Ogg Opus stream: write \
+                    to a file"
+                .into(),
+        );
+    }
     let decoder = open(input, Duration::from_millis(20))?;
     let b = build(&decoder, opts, started)?;
-    let file = File::create(output).map_err(|e| format!("{}: {e}", output.display()))?;
+    let out: Box<dyn Write + Send> = if is_stdio(output) {
+        Box::new(BufWriter::with_capacity(64 * 1024, std::io::stdout()))
+    } else {
+        let file = File::create(output).map_err(|e| format!("{}: {e}", output.display()))?;
+        Box::new(BufWriter::with_capacity(64 * 1024, file))
+    };
     let serial = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let writer = OggOpusWriter::new(
-        BufWriter::with_capacity(64 * 1024, file),
-        &b.encoder,
-        serial,
-    )
-    .map_err(|e| format!("{}: {e}", output.display()))?;
+    let ogg = OggOpusSink::new(out, &b.encoder, serial)
+        .map_err(|e| format!("{}: {e}", output.display()))?;
     let first = FirstPacket::new();
-    let sink = OggSink {
-        writer: Some(writer),
+    let sink = NoteFirst {
+        inner: ogg,
         started,
         first: first.clone(),
     };
@@ -426,22 +369,27 @@ pub fn rtp(
     let started = Instant::now();
     let decoder = open(input, Duration::from_millis(10))?;
     let b = build(&decoder, opts, started)?;
-    let left = match seconds {
-        Some(s) if s.is_finite() && s >= 0.0 => {
-            (s * f64::from(decoder.format().rate)).round() as u64
-        }
-        Some(s) => return Err(format!("--seconds {s}: expected a non-negative number").into()),
-        None => u64::MAX,
+    let length = match seconds {
+        Some(s) => Duration::try_from_secs_f64(s)
+            .map_err(|_| format!("--seconds {s}: expected a non-negative number"))?,
+        None => Duration::MAX,
     };
     let first = FirstPacket::new();
     let sent = Arc::new(AtomicU64::new(0));
-    let sink = RtpSink {
-        packetizer: RtpOpusPacketizer::new(PacketizerConfig::default()),
-        buf: Vec::with_capacity(voxflow_encode::MAX_PACKET_BYTES + 64),
-        dump: dump.then(std::io::stdout),
-        started,
-        first: first.clone(),
-        sent: Arc::clone(&sent),
+    let sink = {
+        let (first, sent) = (first.clone(), Arc::clone(&sent));
+        let out = dump.then(std::io::stdout);
+        RtpSink::new(
+            PacketizerConfig::default(),
+            move |rtp: &[u8], packet: &Packet| {
+                first.note(started, &packet.trace, "rtp");
+                sent.fetch_add(1, Ordering::Relaxed);
+                if let Some(out) = &out {
+                    dump_line(out, rtp, packet, started)?;
+                }
+                Ok(())
+            },
+        )
     };
     let backend = b.encoder.backend_name();
     let pacing = if realtime {
@@ -452,10 +400,7 @@ pub fn rtp(
         Pacing::AsFastAsPossible
     };
     let running = Pipeline::builder()
-        .source(Limited {
-            inner: decoder,
-            left,
-        })
+        .source(Limited::new(decoder, length))
         .stage(b.resampler)
         .boundary(
             Link::ring(Duration::from_millis(100))
@@ -501,4 +446,104 @@ pub fn rtp(
         println!("first_packet_ms: {first_ms:.3} (open → first RTP packet; target ≤ 5 ms)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use voxflow::core::PacketStage;
+    use voxflow::pipeline::sinks::NullPacketSink;
+    use voxflow::pipeline::sources::Sine;
+    use voxflow::{AudioFormat, AudioFrame};
+
+    use super::*;
+
+    /// The Opus encoder, failing on its third frame the way a codec library does.
+    struct FailingEncoder {
+        inner: OpusEncoder,
+        pushed: u32,
+    }
+
+    impl PacketStage for FailingEncoder {
+        type Input = AudioFrame;
+        type Output = Packet;
+        fn name(&self) -> &'static str {
+            self.inner.name()
+        }
+        fn push(&mut self, input: &AudioFrame, now: Instant) -> Result<(), Error> {
+            self.pushed += 1;
+            if self.pushed == 3 {
+                return Err(voxflow_encode::Error::Codec {
+                    backend: "opus-pure",
+                    op: "encode",
+                    detail: "invalid state".into(),
+                }
+                .into());
+            }
+            self.inner.push(input, now)
+        }
+        fn poll(&mut self, out: &mut Packet, now: Instant) -> Result<bool, Error> {
+            self.inner.poll(out, now)
+        }
+        fn finish(&mut self, now: Instant) -> Result<(), Error> {
+            self.inner.finish(now)
+        }
+        fn input_format(&self) -> Option<AudioFormat> {
+            PacketStage::input_format(&self.inner)
+        }
+        fn input_frames(&self) -> Option<usize> {
+            PacketStage::input_frames(&self.inner)
+        }
+        fn output_format(&self) -> Option<AudioFormat> {
+            PacketStage::output_format(&self.inner)
+        }
+        fn max_output(&self) -> Option<usize> {
+            PacketStage::max_output(&self.inner)
+        }
+    }
+
+    #[test]
+    fn an_encoder_failure_names_its_stage_once() {
+        let fmt = AudioFormat::new(48_000, 1).unwrap();
+        let inner = OpusEncoder::new(EncoderConfig {
+            channels: 1,
+            ..EncoderConfig::voip(32_000)
+        })
+        .unwrap();
+        let running = Pipeline::builder()
+            .source(Sine::new(fmt, 440.0, 960).duration(Duration::from_millis(200)))
+            .encoder_boxed(Box::new(FailingEncoder { inner, pushed: 0 }))
+            .packet_sink(NullPacketSink::new())
+            .spawn()
+            .unwrap();
+        let failure: Failure = running.wait().unwrap_err().into();
+        assert_eq!(
+            crate::render_error(&*failure),
+            "stage opus: opus-pure encode failed: invalid state"
+        );
+    }
+
+    #[test]
+    fn contexts_that_do_not_embed_their_source_are_joined() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("writing out.wav")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("disk full"));
+        assert_eq!(crate::render_error(&e), "writing out.wav: disk full");
+        let core = Error::Stage {
+            stage: "wav",
+            source: Box::new(Error::Io(std::io::Error::other("disk full"))),
+        };
+        assert_eq!(crate::render_error(&core), "stage wav: i/o: disk full");
+    }
 }

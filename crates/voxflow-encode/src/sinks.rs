@@ -206,7 +206,7 @@ where
 
     /// Writes the RTP packet for `packet` into the sink's buffer; `false` when nothing is to
     /// be sent.
-    fn to_rtp(&mut self, packet: &Packet) -> Result<bool, Error> {
+    fn write_rtp(&mut self, packet: &Packet) -> Result<bool, Error> {
         let Some(info) = packet.rtp else {
             if packet.duration.ticks() == 0 {
                 // The encoder's end-of-stream flush packet (no input audio): for files only.
@@ -241,7 +241,7 @@ where
     }
 
     fn write(&mut self, packet: &Packet) -> Result<(), voxflow_core::Error> {
-        if !self.to_rtp(packet)? {
+        if !self.write_rtp(packet)? {
             return Ok(()); // DTX or an end-of-stream flush packet: nothing to send
         }
         (self.send)(&self.buf, packet)?;
