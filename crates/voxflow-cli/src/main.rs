@@ -522,8 +522,8 @@ impl Job {
             b = b.stage(Resampler::new(cfg)?);
         }
         let ring = Link::ring(Duration::from_millis(200))
-            .policy(Overflow::Block)
-            .name("ring");
+            .with_overflow(Overflow::Block)
+            .with_name("ring");
         b = match &self.sink {
             SinkChoice::Null => b.sink(NullSink::new()),
             SinkChoice::NullThroughRing => b.boundary(ring).sink(NullSink::new()),
@@ -543,14 +543,14 @@ impl Job {
         if let Some(bar) = &bar {
             while !running.is_finished() {
                 let r = running.report();
-                bar.set_position(r.samples_in / u64::from(input.channels));
+                bar.set_position(r.sample_frames_in);
                 std::thread::sleep(Duration::from_millis(50));
             }
             bar.finish_and_clear();
         }
         let rep = running.wait()?;
         let frames = rep.frames_out;
-        let samples = rep.samples_out / u64::from(output.channels);
+        let samples = rep.sample_frames_out;
         let out = Outcome {
             input,
             output,

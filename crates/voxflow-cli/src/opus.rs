@@ -259,7 +259,7 @@ fn build(decoder: &Decoder, opts: &OpusOpts, started: Instant) -> Result<Built, 
 
 fn outcome(b: &(AudioFormat, AudioFormat, String, f64), rep: &Report, first_ms: f64) -> Outcome {
     let (input, output, desc, open_ms) = b;
-    let samples = rep.samples_out / u64::from(output.channels);
+    let samples = rep.sample_frames_out;
     Outcome {
         input: *input,
         output: *output,
@@ -314,14 +314,13 @@ pub fn encode(input: &Path, output: &PathBuf, opts: &OpusOpts) -> Result<(), Fai
         first: first.clone(),
     };
     let backend = b.encoder.backend_name();
-    let in_ch = b.outcome_base.0.channels;
     let running = Pipeline::builder()
         .source(decoder)
         .stage(b.resampler)
         .boundary(
             Link::ring(Duration::from_millis(200))
-                .policy(Overflow::Block)
-                .name("ring"),
+                .with_overflow(Overflow::Block)
+                .with_name("ring"),
         )
         .encoder(b.encoder)
         .packet_sink(sink)
@@ -330,7 +329,7 @@ pub fn encode(input: &Path, output: &PathBuf, opts: &OpusOpts) -> Result<(), Fai
     if let Some(bar) = &bar {
         while !running.is_finished() {
             let r = running.report();
-            bar.set_position(r.samples_in / u64::from(in_ch));
+            bar.set_position(r.sample_frames_in);
             std::thread::sleep(Duration::from_millis(50));
         }
         bar.finish_and_clear();
@@ -404,8 +403,8 @@ pub fn rtp(
         .stage(b.resampler)
         .boundary(
             Link::ring(Duration::from_millis(100))
-                .policy(Overflow::Block)
-                .name("ring"),
+                .with_overflow(Overflow::Block)
+                .with_name("ring"),
         )
         .encoder(b.encoder)
         .packet_sink(sink)

@@ -46,6 +46,27 @@ pub enum Error {
         /// Largest frame `downstream` accepts.
         max_frames: usize,
     },
+    /// An element receives the wrong kind of item: packets where it takes audio frames, or the
+    /// reverse (an encoder or decoder missing between them). **Stop**: fix the description.
+    #[error("{downstream} takes {expects}, but the chain carries {carries} after {upstream}")]
+    ItemMismatch {
+        /// The element before.
+        upstream: &'static str,
+        /// The element that cannot take what arrives.
+        downstream: &'static str,
+        /// What flows after `upstream`.
+        carries: &'static str,
+        /// What `downstream` takes.
+        expects: &'static str,
+    },
+    /// The source produced input but nothing reached any sink, because every item was refused
+    /// with a skippable error (counted in [`Report::skipped`](crate::Report::skipped); the
+    /// `Skipped` events say why). **Stop**: the output is empty, which is not success.
+    #[error("nothing was delivered: all {skipped} skipped errors, no frame or packet reached a sink")]
+    NothingDelivered {
+        /// Skipped errors counted.
+        skipped: u64,
+    },
     /// The operating system refused to start a worker thread. **Stop** (or retry later).
     #[error("cannot spawn thread {thread}: {source}")]
     Spawn {
@@ -74,6 +95,16 @@ pub enum Error {
     /// A ring link's other end has gone (its thread ended or the pipeline stopped). **Stop**.
     #[error("link {0} closed")]
     Closed(&'static str),
+    /// A packet is longer than the slots of the ring it was sent on (see
+    /// [`packet_ring`](crate::packet_ring)). **Skip** it, or size the ring for the largest
+    /// packet.
+    #[error("packet of {bytes} bytes exceeds the ring's {max_bytes}-byte slots")]
+    PacketTooLarge {
+        /// The packet's payload length.
+        bytes: usize,
+        /// The most a slot holds.
+        max_bytes: usize,
+    },
     /// Any other core error (e.g. an invalid format while building). What to do depends on the
     /// inner error ([`voxflow_core::Error::is_skippable`]).
     #[error(transparent)]

@@ -2,23 +2,50 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod builder;
+mod chain;
 mod clock;
 mod error;
+mod event;
+mod flow;
+mod handle;
 mod histogram;
 mod limit;
 mod link;
-mod pipeline;
+mod node;
+mod pacer;
+mod recorder;
 mod report;
+mod scheduler;
+mod shared;
+mod typed;
+mod ring;
 pub mod sinks;
 pub mod sources;
 pub mod stages;
+mod wake;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::Error;
 pub use histogram::Histogram;
 pub use limit::Limited;
-pub use link::{Capacity, Link, LinkStats, Overflow, RingReceiver, RingSender, frame_ring};
-pub use pipeline::{
-    BoxedEncoder, Control, Event, PACKET_CAPACITY, Pacing, Pipeline, PipelineBuilder, Running,
+pub use link::{Capacity, Link, LinkStats, Overflow, frame_ring, item_ring, packet_ring};
+pub use builder::{
+    BoxedDecoder, BoxedEncoder, BoxedPacketStage, Branch, PACKET_CAPACITY, Pipeline,
+    PipelineBuilder,
 };
+pub use chain::{Chain, ChainStatus};
+pub use event::{Control, Event};
+pub use flow::Flow;
+pub use handle::{Handle, Running};
+pub use pacer::Pacing;
+pub use scheduler::{Scheduler, Session};
+pub use typed::{BranchBuilder, ChainBuilder, Tee};
+pub use ring::{RingItem, RingReceiver, RingSender, TrySend};
+pub use wake::Notify;
 pub use report::{LatencyStats, LinkReport, Report, Role, StageLatency};
+// The `voxflow-core` items this crate's API takes and returns, so it can be used alone.
+pub use voxflow_core::{
+    AudioFormat, AudioFrame, AudioSink, AudioSource, AudioStage, MediaTime, Packet, PacketSink,
+    PacketStage, Reframer,
+};

@@ -79,7 +79,7 @@ pub struct LinkReport {
     /// The link's name.
     pub name: &'static str,
     /// Its back-pressure policy.
-    pub policy: Overflow,
+    pub overflow: Overflow,
     /// Its capacity in frames.
     pub slots: usize,
     /// Frames sent into it.
@@ -97,21 +97,29 @@ pub struct LinkReport {
 pub struct Report {
     /// One row per source, stage, link and sink, in pipeline order.
     pub stages: Vec<StageLatency>,
-    /// Whole-trace latency: from the origin (just before the source's `read`) to the sink.
+    /// Whole-trace latency: from the origin (just before the source's `read`) to the sink
+    /// (the first sink, when a tee adds others).
     pub total: LatencyStats,
+    /// With real-time pacing: how late each item was read after the instant its pacing
+    /// allowed (the driver's wake-up and scheduling delay). Published when a chain ends.
+    pub lateness: LatencyStats,
     /// From `spawn` to the source's first frame.
     pub first_frame_in: Option<Duration>,
     /// From `spawn` to the first frame handed to the sink.
     pub first_frame_out: Option<Duration>,
-    /// Frames the source produced.
+    /// Audio frames the source produced.
     pub frames_in: u64,
-    /// Interleaved samples the source produced.
-    pub samples_in: u64,
-    /// Frames written to the sink (with an encoder: frames the encoder accepted).
+    /// Sample frames (per channel: one per instant) in those frames.
+    pub sample_frames_in: u64,
+    /// Packets a packet source produced.
+    pub packets_in: u64,
+    /// Payload bytes of those packets.
+    pub bytes_in: u64,
+    /// Audio frames delivered: written to audio sinks, plus frames accepted by encoders.
     pub frames_out: u64,
-    /// Interleaved samples written to the sink (with an encoder: accepted by the encoder).
-    pub samples_out: u64,
-    /// Packets written to the packet sink (0 without an encoder).
+    /// Sample frames (per channel) in those frames.
+    pub sample_frames_out: u64,
+    /// Packets written to packet sinks.
     pub packets_out: u64,
     /// Payload bytes of those packets.
     pub bytes_out: u64,
@@ -206,8 +214,12 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "in: {} frames / {} samples; out: {} frames / {} samples; skipped errors: {}",
-            self.frames_in, self.samples_in, self.frames_out, self.samples_out, self.skipped
+            "in: {} frames / {} sample frames; out: {} frames / {} sample frames; skipped errors: {}",
+            self.frames_in,
+            self.sample_frames_in,
+            self.frames_out,
+            self.sample_frames_out,
+            self.skipped
         )?;
         if self.packets_out > 0 {
             writeln!(
@@ -220,7 +232,7 @@ impl fmt::Display for Report {
             writeln!(
                 f,
                 "link {} ({}, {} frames): sent {}, delivered {}, dropped {}",
-                l.name, l.policy, l.slots, l.sent, l.delivered, l.dropped
+                l.name, l.overflow, l.slots, l.sent, l.delivered, l.dropped
             )?;
         }
         Ok(())
@@ -243,7 +255,7 @@ mod tests {
             }],
             links: vec![LinkReport {
                 name: "ring0",
-                policy: Overflow::DropOldest,
+                overflow: Overflow::DropOldest,
                 slots: 4,
                 sent: 10,
                 delivered: 8,

@@ -1,51 +1,21 @@
-//! Steady-state zero-allocation check: a counting global allocator sees every allocation of
-//! every thread in this test binary (which therefore holds a single test).
-#![allow(unsafe_code)] // the one measured need: a counting `GlobalAlloc` (see SAFETY comments)
+//! Steady-state zero-allocation checks: a counting global allocator sees every allocation of
+//! every thread in this test binary. The pipeline runs on threads of its own, so its window
+//! counts the whole process; every test here therefore takes `exclusive()` for its whole run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use voxflow_core::{AudioFormat, Reframer};
 use voxflow_pipeline::sinks::{NullPacketSink, NullSink};
 use voxflow_pipeline::sources::Sine;
 use voxflow_pipeline::stages::FnStage;
-use voxflow_pipeline::{Link, Overflow, Pipeline};
-
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract (layout validity, pointer provenance) is exactly System's; counting
-// touches only an atomic.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same layout as given to us; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by `System` (through us) with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` (through us) with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use voxflow_pipeline::{Link, Overflow, Pacing, Pipeline, Scheduler};
+use voxflow_testkit::alloc::{CountingAlloc, Window, exclusive};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOC: CountingAlloc = CountingAlloc;
 
 /// Runs source → stage → ring → stage → sink and counts allocations (all threads) while the
 /// sink takes `measured` frames after `warmup` frames.
@@ -60,7 +30,7 @@ fn steady_state_allocs(policy: Overflow, slow_sink: bool, warmup: u64, measured:
     let mut b = Pipeline::builder()
         .source(Sine::new(f, 440.0, 480)) // endless, 10 ms frames
         .stage(gain)
-        .boundary(Link::ring(4).policy(policy))
+        .boundary(Link::ring(4).with_overflow(policy))
         .stage(Reframer::new(f, 960, 480)); // 20 ms frames
     if slow_sink {
         // Fall behind so the drop paths run (busy-wait: sleeping is not what is measured).
@@ -81,15 +51,15 @@ fn steady_state_allocs(policy: Overflow, slow_sink: bool, warmup: u64, measured:
         }
     };
     wait_for(warmup);
-    let before = ALLOCS.load(Ordering::SeqCst);
+    let window = Window::start();
     wait_for(warmup + measured);
-    let after = ALLOCS.load(Ordering::SeqCst);
+    let allocs = window.allocs().all_threads;
     let dropped = running.dropped();
     running.stop();
     let report = running.wait().unwrap();
     println!(
         "{policy:?} slow={slow_sink}: {} allocations over {measured} frames ({dropped} dropped when measured)\n{report}",
-        after - before
+        allocs
     );
     if slow_sink && policy != Overflow::Block {
         assert!(
@@ -97,7 +67,7 @@ fn steady_state_allocs(policy: Overflow, slow_sink: bool, warmup: u64, measured:
             "the drop path was not exercised: {report}"
         );
     }
-    after - before
+    allocs
 }
 
 /// Runs source → stage → ring → reframer → encoder → packet sink (the packet tail) and counts
@@ -126,22 +96,83 @@ fn packet_tail_allocs(warmup: u64, measured: u64) -> u64 {
         }
     };
     wait_for(warmup);
-    let before = ALLOCS.load(Ordering::SeqCst);
+    let window = Window::start();
     wait_for(warmup + measured);
-    let after = ALLOCS.load(Ordering::SeqCst);
+    let allocs = window.allocs().all_threads;
     running.stop();
     let report = running.wait().unwrap();
     println!(
         "packet tail: {} allocations over {measured} packets\n{report}",
-        after - before
+        allocs
     );
     assert!(report.packets_out >= warmup + measured);
     assert!(report.bytes_out >= (warmup + measured) * 960 * 2 * 4);
-    after - before
+    allocs
+}
+
+/// Two sessions on one scheduler thread: an unpaced one through a dropping ring into the packet
+/// tail, and a paced one (timer path) beside it; counts allocations (all threads) while the
+/// first one's sink takes `measured` packets after `warmup`.
+fn scheduled_allocs(warmup: u64, measured: u64) -> u64 {
+    let f = AudioFormat::new(48_000, 2).unwrap();
+    let scheduler = Scheduler::new(1).unwrap();
+    let sink = NullPacketSink::new();
+    let counts = sink.counts();
+    let busy = scheduler
+        .spawn(
+            Pipeline::builder()
+                .source(Sine::new(f, 440.0, 480))
+                .boundary(Link::ring(64).with_overflow(Overflow::DropOldest))
+                .stage(Reframer::new(f, 960, 480))
+                .encoder(common::ByteCopier::new(f, 960))
+                .packet_sink(sink),
+        )
+        .unwrap();
+    let g = AudioFormat::new(8_000, 1).unwrap();
+    let paced = scheduler
+        .spawn(
+            Pipeline::builder()
+                .source(Sine::new(g, 440.0, 80))
+                .pacing(Pacing::RealTime {
+                    lead: Duration::from_millis(10),
+                })
+                .encoder(common::ByteCopier::new(g, 80))
+                .packet_sink(NullPacketSink::new()),
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let wait_for = |n: u64| {
+        while counts.packets() < n {
+            assert!(Instant::now() < deadline, "session stalled");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    wait_for(warmup);
+    let paced_before = paced.report().packets_out;
+    let window = Window::start();
+    wait_for(warmup + measured);
+    let allocs = window.allocs().all_threads;
+    let paced_during = paced.report().packets_out - paced_before;
+    busy.stop();
+    paced.stop();
+    let report = busy.wait().unwrap();
+    let _ = paced.wait().unwrap();
+    println!(
+        "scheduled: {allocs} allocations over {measured} packets (+{paced_during} paced packets)\n{report}"
+    );
+    assert!(paced_during > 0, "the paced session did not run in the window");
+    allocs
+}
+
+#[test]
+fn a_scheduled_chain_allocates_nothing() {
+    let _one_at_a_time = exclusive();
+    assert_eq!(scheduled_allocs(300, 1000), 0);
 }
 
 #[test]
 fn steady_state_allocates_nothing() {
+    let _one_at_a_time = exclusive();
     assert_eq!(packet_tail_allocs(300, 1000), 0);
     assert_eq!(steady_state_allocs(Overflow::Block, false, 300, 1000), 0);
     assert_eq!(

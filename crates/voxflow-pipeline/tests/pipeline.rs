@@ -101,7 +101,7 @@ proptest! {
         let report = b.sink(sink).spawn().unwrap().wait().unwrap();
         prop_assert_eq!(got.samples(), expect);
         prop_assert!(got.is_finished());
-        prop_assert_eq!(report.samples_in, total * u64::from(channels));
+        prop_assert_eq!(report.sample_frames_in, total);
         prop_assert_eq!(report.dropped(), 0);
         prop_assert_eq!(report.links.len(), segments.len());
         for l in &report.links {
@@ -115,7 +115,7 @@ fn drop_run(policy: Overflow, slots: usize, frames: u64) -> (Vec<f32>, voxflow_p
     let (sink, firsts) = SlowSink::new(Duration::from_millis(1));
     let report = Pipeline::builder()
         .source(Indexed::new(f, 80, frames))
-        .boundary(Link::ring(slots).policy(policy).name("net"))
+        .boundary(Link::ring(slots).with_overflow(policy).with_name("net"))
         .sink(sink)
         .spawn()
         .unwrap()
@@ -249,14 +249,17 @@ fn sink_and_source_errors_are_named_too() {
         WavFormat::Pcm16,
     )
     .unwrap();
-    let report = Pipeline::builder()
+    let running = Pipeline::builder()
         .source(Counter::new(f, 80).frames(800))
         .sink(wrong)
         .spawn()
-        .unwrap()
-        .wait()
         .unwrap();
-    assert_eq!(report.skipped, 10);
+    let report = running.report();
+    // Every frame was refused: that is an error, not an empty success.
+    match running.wait() {
+        Err(Error::NothingDelivered { skipped }) => assert_eq!(skipped, 10),
+        other => panic!("expected NothingDelivered, got {other:?}"),
+    }
     assert_eq!(report.frames_out, 0);
 
     // ... and a fatal one from a source stops the pipeline with its name.
@@ -347,7 +350,7 @@ fn real_time_pacing_on_the_system_clock() {
         .unwrap()
         .wait()
         .unwrap();
-    assert_eq!(report.samples_out, 48_000);
+    assert_eq!(report.sample_frames_out, 24_000);
     assert!(report.wall >= Duration::from_millis(450), "{report}");
     assert!(report.wall < Duration::from_millis(800), "{report}");
 }
@@ -387,9 +390,9 @@ fn report_rows_follow_the_pipeline_and_events_arrive() {
     let running = Pipeline::builder()
         .source(Sine::new(f, 440.0, 441).duration(Duration::from_millis(300)))
         .stage(Reframer::new(f, 960, 441))
-        .boundary(Link::ring(Duration::from_millis(100)).name("hop"))
+        .boundary(Link::ring(Duration::from_millis(100)).with_name("hop"))
         .stage(gain2(f, 960))
-        .boundary(Link::ring(2).policy(Overflow::DropNewest))
+        .boundary(Link::ring(2).with_overflow(Overflow::DropNewest))
         .sink(NullSink::new())
         .spawn()
         .unwrap();
@@ -408,10 +411,10 @@ fn report_rows_follow_the_pipeline_and_events_arrive() {
         ]
     );
     assert_eq!(report.links[0].slots, 5);
-    assert_eq!(report.samples_in, 2 * 14_400);
+    assert_eq!(report.sample_frames_in, 14_400);
     assert_eq!(
-        report.samples_out + report.dropped() * 1920,
-        report.samples_in
+        report.sample_frames_out + report.dropped() * 960,
+        report.sample_frames_in
     );
     for s in &report.stages {
         assert_eq!(s.latency.count, report.frames_out, "{}", s.name);
@@ -460,7 +463,7 @@ fn report_is_readable_while_running_and_flush_drains() {
     assert!(!report.stopped);
     // Flushed, not stopped: the reframer's tail reached the sink, nothing was lost.
     let s = got.samples();
-    assert_eq!(s.len() as u64, report.samples_in);
+    assert_eq!(s.len() as u64, report.sample_frames_in);
     assert!(
         s.iter()
             .enumerate()
@@ -533,7 +536,7 @@ fn wav_sink_behind_a_ring_writes_a_valid_file() {
         .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
-    assert_eq!(report.samples_out, 8_000);
+    assert_eq!(report.sample_frames_out, 4_000);
     assert_eq!(bytes.len(), 58 + 8_000 * 4);
     let data = u32::from_le_bytes([bytes[54], bytes[55], bytes[56], bytes[57]]);
     assert_eq!(data, 32_000);
@@ -556,7 +559,7 @@ fn packet_tail_after_a_ring_is_exact_and_reported_in_order() {
     let running = Pipeline::builder()
         .source(Counter::new(f, 80).frames(8_000))
         .stage(gain2(f, 80))
-        .boundary(Link::ring(3).name("net"))
+        .boundary(Link::ring(3).with_name("net"))
         .stage(Reframer::new(f, 160, 80))
         .encoder(common::ByteCopier::new(f, 160))
         .packet_sink(sink)
@@ -585,7 +588,7 @@ fn packet_tail_after_a_ring_is_exact_and_reported_in_order() {
     let bytes: u64 = packets.iter().map(|p| p.len() as u64).sum();
     assert_eq!(report.bytes_out, bytes);
     assert_eq!(report.frames_out, 50);
-    assert_eq!(report.samples_out, 16_000);
+    assert_eq!(report.sample_frames_out, 8_000);
     // Exact content, in order, with pts following the audio.
     let mut all = Vec::new();
     for (k, p) in packets[..50].iter().enumerate() {
@@ -717,13 +720,19 @@ fn packet_tail_builder_errors() {
         Err(Error::Config { what, reason }) => (what, reason),
         other => panic!("expected a config error, got {other:?}"),
     };
-    let (what, _) = cfg(Pipeline::builder().source(src()).encoder(enc()).spawn());
-    assert_eq!(what, "packet_sink");
-    let (what, _) = cfg(Pipeline::builder()
-        .source(src())
-        .packet_sink(psink())
-        .spawn());
-    assert_eq!(what, "encoder");
+    let (what, reason) = cfg(Pipeline::builder().source(src()).encoder(enc()).spawn());
+    assert_eq!(what, "sink");
+    assert!(reason.contains("after bytes"), "{reason}");
+    let items = |r: Result<voxflow_pipeline::Running, Error>| match r {
+        Err(e @ Error::ItemMismatch { .. }) => e.to_string(),
+        other => panic!("expected an item mismatch, got {other:?}"),
+    };
+    // A packet sink straight after audio, an audio stage after an encoder: both sides named.
+    let msg = items(Pipeline::builder().source(src()).packet_sink(psink()).spawn());
+    assert_eq!(
+        msg,
+        "null takes packets, but the chain carries audio frames after counter"
+    );
     let (what, _) = cfg(Pipeline::builder()
         .source(src())
         .encoder(enc())
@@ -731,12 +740,16 @@ fn packet_tail_builder_errors() {
         .sink(NullSink::new())
         .spawn());
     assert_eq!(what, "sink");
-    let (what, reason) = cfg(Pipeline::builder()
-        .source(src())
-        .encoder(enc())
-        .stage(gain2(f, 80))
-        .packet_sink(psink())
-        .spawn());
-    assert_eq!(what, "encoder");
-    assert!(reason.contains("gain"), "{reason}");
+    let msg = items(
+        Pipeline::builder()
+            .source(src())
+            .encoder(enc())
+            .stage(gain2(f, 80))
+            .packet_sink(psink())
+            .spawn(),
+    );
+    assert_eq!(
+        msg,
+        "gain takes audio frames, but the chain carries packets after bytes"
+    );
 }

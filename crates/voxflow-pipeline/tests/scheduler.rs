@@ -1,0 +1,172 @@
+//! Many pipelines on a few threads: a `Scheduler` runs paced sessions concurrently on one
+//! worker, wakes chains fed by rings, refuses links that would block a worker, stops sessions,
+//! and keeps a panicking session from taking the others down.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use voxflow_core::AudioFormat;
+use voxflow_pipeline::sinks::{CollectSink, NullSink};
+use voxflow_pipeline::sources::{Counter, Sine, counter_value};
+use voxflow_pipeline::stages::FnStage;
+use voxflow_pipeline::{Error, Link, Overflow, Pacing, Pipeline, Scheduler};
+
+fn fmt(rate: u32, ch: u16) -> AudioFormat {
+    AudioFormat::new(rate, ch).unwrap()
+}
+
+fn paced(lead_ms: u64) -> Pacing {
+    Pacing::RealTime {
+        lead: Duration::from_millis(lead_ms),
+    }
+}
+
+#[test]
+fn forty_paced_sessions_share_one_thread_in_real_time() {
+    let scheduler = Scheduler::new(1).unwrap();
+    let f = fmt(16_000, 1);
+    let t0 = Instant::now();
+    let sessions: Vec<_> = (0..40)
+        .map(|_| {
+            let sink = CollectSink::new();
+            let got = sink.collected();
+            let p = Pipeline::builder()
+                .source(Counter::new(f, 320).frames(8_000)) // 0.5 s in 20 ms frames
+                .pacing(paced(20))
+                .sink(sink);
+            (scheduler.spawn(p).unwrap(), got)
+        })
+        .collect();
+    assert_eq!(scheduler.chains(), 40);
+    let expect: Vec<f32> = (0..8_000).map(counter_value).collect();
+    for (s, got) in sessions {
+        let r = s.wait().unwrap();
+        assert_eq!(got.samples(), expect);
+        assert_eq!(r.frames_out, 25);
+        // 24 paced reads after the first, plus the read that finds the end.
+        assert_eq!(r.lateness.count, 25);
+    }
+    // All forty ran side by side in real time (0.5 s of audio, 20 ms lead), not one after
+    // another (20 s).
+    let wall = t0.elapsed();
+    assert!(wall >= Duration::from_millis(460), "{wall:?}");
+    assert!(wall < Duration::from_millis(2_000), "{wall:?}");
+    assert_eq!(scheduler.chains(), 0);
+}
+
+#[test]
+fn chains_fed_by_rings_are_woken_not_polled() {
+    let scheduler = Scheduler::new(2).unwrap();
+    let f = fmt(8_000, 1);
+    let sink = CollectSink::new();
+    let got = sink.collected();
+    let p = Pipeline::builder()
+        .source(Counter::new(f, 80).frames(4_000)) // 0.5 s in 10 ms frames
+        .pacing(paced(10))
+        .boundary(Link::ring(16).with_overflow(Overflow::DropNewest))
+        .sink(sink);
+    let t0 = Instant::now();
+    let r = scheduler.spawn(p).unwrap().wait().unwrap();
+    let expect: Vec<f32> = (0..4_000).map(counter_value).collect();
+    assert_eq!(got.samples(), expect);
+    assert_eq!(r.links[0].dropped, 0);
+    assert_eq!(r.links[0].delivered, 50);
+    assert!(t0.elapsed() < Duration::from_millis(1_500));
+    // Ring wait (queueing + wake-up) per frame stays far below the 10 ms recheck interval.
+    let ring = r.stages.iter().find(|s| s.name == "ring0").unwrap();
+    assert!(ring.latency.p50 < Duration::from_millis(5), "{r}");
+}
+
+#[test]
+fn a_link_that_blocks_is_refused() {
+    let scheduler = Scheduler::new(1).unwrap();
+    let f = fmt(8_000, 1);
+    let p = Pipeline::builder()
+        .source(Counter::new(f, 80).frames(800))
+        .boundary(Link::ring(4)) // Block by default
+        .sink(NullSink::new());
+    match scheduler.spawn(p) {
+        Err(Error::Config { what: "link", reason }) => assert!(reason.contains("block"), "{reason}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn stop_ends_an_endless_session_and_leaves_the_others_running() {
+    let scheduler = Scheduler::new(1).unwrap();
+    let f = fmt(8_000, 1);
+    let endless = scheduler
+        .spawn(
+            Pipeline::builder()
+                .source(Sine::new(f, 440.0, 80))
+                .pacing(paced(10))
+                .sink(NullSink::new()),
+        )
+        .unwrap();
+    let finite = scheduler
+        .spawn(
+            Pipeline::builder()
+                .source(Counter::new(f, 80).frames(1_600))
+                .pacing(paced(10))
+                .sink(NullSink::new()),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    endless.stop();
+    let r = endless.wait().unwrap();
+    assert!(r.stopped);
+    assert!(r.frames_out > 0);
+    let r = finite.wait().unwrap();
+    assert!(!r.stopped);
+    assert_eq!(r.frames_out, 20);
+}
+
+#[test]
+fn a_panicking_stage_fails_its_own_session_only() {
+    let scheduler = Scheduler::new(1).unwrap();
+    let f = fmt(8_000, 1);
+    let bad = FnStage::new("bad", f, 80, |_: &mut [f32]| -> Result<(), voxflow_core::Error> {
+        panic!("a bug in a stage")
+    });
+    let broken = scheduler
+        .spawn(
+            Pipeline::builder()
+                .source(Counter::new(f, 80).frames(800))
+                .stage(bad)
+                .sink(NullSink::new()),
+        )
+        .unwrap();
+    let fine = scheduler
+        .spawn(
+            Pipeline::builder()
+                .source(Counter::new(f, 80).frames(800))
+                .pacing(paced(10))
+                .sink(NullSink::new()),
+        )
+        .unwrap();
+    match broken.wait() {
+        Err(Error::Panicked { message, .. }) => assert_eq!(message, "a bug in a stage"),
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    assert_eq!(fine.wait().unwrap().frames_out, 10);
+}
+
+#[test]
+fn dropping_the_scheduler_ends_its_sessions() {
+    let scheduler = Scheduler::new(1).unwrap();
+    let f = fmt(8_000, 1);
+    let s = scheduler
+        .spawn(
+            Pipeline::builder()
+                .source(Sine::new(f, 440.0, 80))
+                .pacing(paced(10))
+                .sink(NullSink::new()),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    drop(scheduler);
+    let r = s.wait().unwrap();
+    assert!(r.stopped);
+}
