@@ -32,8 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .stage(resampler)
         .boundary(
             Link::ring(Duration::from_millis(100))
-                .policy(Overflow::DropOldest)
-                .name("net"),
+                .with_overflow(Overflow::DropOldest)
+                .with_name("net"),
         )
         .sink(NullSink::new())
         .pacing(Pacing::RealTime {

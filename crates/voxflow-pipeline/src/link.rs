@@ -161,9 +161,7 @@ impl Link {
             Capacity::Frames(n) => check_slots(n),
             Capacity::Duration(d) => Err(Error::Config {
                 what: "ring capacity",
-                reason: format!(
-                    "{d:?}: only frame rings take a duration; give a number of slots"
-                ),
+                reason: format!("{d:?}: only frame rings take a duration; give a number of slots"),
             }),
         }
     }
@@ -225,13 +223,6 @@ impl LinkStats {
 
     /// The back-pressure policy (as [`Link::overflow`]).
     pub fn overflow(&self) -> Overflow {
-        self.overflow
-    }
-
-    /// Transitional alias of [`overflow`](Self::overflow) for `pipeline.rs` until the lead's
-    /// rewrite moves it (remove then).
-    #[allow(dead_code)]
-    pub(crate) fn policy(&self) -> Overflow {
         self.overflow
     }
 
@@ -430,7 +421,6 @@ mod tests {
         assert_eq!(l.capacity(), Capacity::Frames(3));
         let (tx, _rx) = frame_ring(AudioFormat::new(8_000, 1).unwrap(), 4, l).unwrap();
         assert_eq!(tx.stats().overflow(), Overflow::DropNewest);
-        assert_eq!(tx.stats().policy(), Overflow::DropNewest);
         assert_eq!(tx.stats().name(), "x");
     }
 }

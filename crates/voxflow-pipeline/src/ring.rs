@@ -11,9 +11,9 @@ use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 use voxflow_core::{AudioFrame, Packet};
 
+use crate::Error;
 use crate::link::{LinkStats, Overflow};
 use crate::wake::{Backoff, Notify, WakeSlot};
-use crate::Error;
 
 /// What a ring can carry: an item with a pre-allocated buffer, moved between the two ends by
 /// swapping whole items (no copy) and recycled through the ring's return path.

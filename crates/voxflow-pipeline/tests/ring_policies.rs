@@ -302,7 +302,10 @@ fn small_packets_are_copied_and_large_rejected() {
     // Swapped on the way out: `out` takes the slot's 16-byte buffer.
     let mut out = Packet::with_capacity(16);
     assert!(rx.try_recv(&mut out).unwrap());
-    assert_eq!((out.data(), out.pts), (&[1u8, 2, 3][..], MediaTime::new(960, 48_000)));
+    assert_eq!(
+        (out.data(), out.pts),
+        (&[1u8, 2, 3][..], MediaTime::new(960, 48_000))
+    );
     // Too small an `out` for the content: typed error, no growth.
     tx.send(&mut Packet::item(0xdead_beef)).unwrap();
     let mut tiny = Packet::with_capacity(2);

@@ -66,7 +66,11 @@ impl Val for Packet {
     fn val(&self) -> u32 {
         let d = self.data();
         let le = u32::from_le_bytes(d[..4].try_into().unwrap());
-        assert_eq!(le, u32::from_be_bytes(d[4..8].try_into().unwrap()), "torn packet");
+        assert_eq!(
+            le,
+            u32::from_be_bytes(d[4..8].try_into().unwrap()),
+            "torn packet"
+        );
         le
     }
 }
@@ -143,7 +147,10 @@ fn hop<T: Val>(mode: Mode, mut rx: RingReceiver<T>, mut tx: RingSender<T>) -> Re
             });
             rx.set_notify(hook.clone())?;
             tx.set_notify(hook.clone())?;
-            assert!(matches!(rx.set_notify(hook.clone()), Err(Error::Config { .. })));
+            assert!(matches!(
+                rx.set_notify(hook.clone()),
+                Err(Error::Config { .. })
+            ));
             let mut have = false;
             loop {
                 if !have {
@@ -264,7 +271,10 @@ fn lossless<T: Val>(first: Mode, last: Mode, n: u32, slots: usize) {
         assert_eq!(v, i as u32, "out of order at {i}");
     }
     for l in &out.links {
-        assert_eq!((l.sent(), l.delivered(), l.dropped()), (n as u64, n as u64, 0));
+        assert_eq!(
+            (l.sent(), l.delivered(), l.dropped()),
+            (n as u64, n as u64, 0)
+        );
     }
 }
 
@@ -272,7 +282,7 @@ fn lossless<T: Val>(first: Mode, last: Mode, n: u32, slots: usize) {
 fn block_chains_of_every_wait_mode_lose_nothing() {
     // 4 chains in parallel (4 × 5 threads), rings of 1 and 3 slots: producers and consumers
     // wait on each other all the time, in every combination of thread/async/notify.
-    watchdog(240, || {
+    watchdog(120, || {
         let a = thread::spawn(|| lossless::<Packet>(Mode::Thread, Mode::Async, 20_000, 1));
         let b = thread::spawn(|| lossless::<Packet>(Mode::Async, Mode::Thread, 20_000, 3));
         let c = thread::spawn(|| lossless::<AudioFrame>(Mode::Async, Mode::Async, 10_000, 1));
@@ -309,7 +319,7 @@ fn lossy<T: Val>(overflow: Overflow, n: u32) {
 
 #[test]
 fn drop_chains_keep_order_and_balance_their_counters() {
-    watchdog(240, || {
+    watchdog(120, || {
         let a = thread::spawn(|| lossy::<Packet>(Overflow::DropOldest, 20_000));
         let b = thread::spawn(|| lossy::<Packet>(Overflow::DropNewest, 20_000));
         let c = thread::spawn(|| lossy::<AudioFrame>(Overflow::DropOldest, 10_000));
@@ -336,23 +346,38 @@ fn poll_send_is_pending_until_a_slot_frees_and_poll_recv_until_an_item() {
     // Empty ring: pending, and the sender's push wakes the receiver's task.
     assert!(rx.poll_recv(&mut cx, &mut out).is_pending());
     let mut p = Packet::item(1);
-    assert!(matches!(tx.poll_send(&mut cx, &mut p), Poll::Ready(Ok(true))));
+    assert!(matches!(
+        tx.poll_send(&mut cx, &mut p),
+        Poll::Ready(Ok(true))
+    ));
     assert_eq!(woken.load(Ordering::SeqCst), 1);
     // Full ring: pending, the item stays ours and uncounted; the receiver's pop wakes us.
     let mut q = Packet::item(2);
     assert!(tx.poll_send(&mut cx, &mut q).is_pending());
     assert_eq!((q.val(), tx.stats().sent()), (2, 1));
-    assert!(matches!(rx.poll_recv(&mut cx, &mut out), Poll::Ready(Ok(true))));
+    assert!(matches!(
+        rx.poll_recv(&mut cx, &mut out),
+        Poll::Ready(Ok(true))
+    ));
     assert_eq!(out.val(), 1);
     assert_eq!(woken.load(Ordering::SeqCst), 2);
-    assert!(matches!(tx.poll_send(&mut cx, &mut q), Poll::Ready(Ok(true))));
+    assert!(matches!(
+        tx.poll_send(&mut cx, &mut q),
+        Poll::Ready(Ok(true))
+    ));
     // Close wakes a pending receiver; it then drains and sees the end.
-    assert!(matches!(rx.poll_recv(&mut cx, &mut out), Poll::Ready(Ok(true))));
+    assert!(matches!(
+        rx.poll_recv(&mut cx, &mut out),
+        Poll::Ready(Ok(true))
+    ));
     assert!(rx.poll_recv(&mut cx, &mut out).is_pending());
     let before = woken.load(Ordering::SeqCst);
     drop(tx);
     assert!(woken.load(Ordering::SeqCst) > before);
-    assert!(matches!(rx.poll_recv(&mut cx, &mut out), Poll::Ready(Ok(false))));
+    assert!(matches!(
+        rx.poll_recv(&mut cx, &mut out),
+        Poll::Ready(Ok(false))
+    ));
 }
 
 #[test]
@@ -368,7 +393,10 @@ fn receiver_gone_wakes_a_pending_sender_with_closed() {
     let waker = Waker::from(Arc::new(Count(Arc::clone(&woken))));
     let mut cx = Context::from_waker(&waker);
     let mut f = AudioFrame::item(1);
-    assert!(matches!(tx.poll_send(&mut cx, &mut f), Poll::Ready(Ok(true))));
+    assert!(matches!(
+        tx.poll_send(&mut cx, &mut f),
+        Poll::Ready(Ok(true))
+    ));
     let mut g = AudioFrame::item(2);
     assert!(tx.poll_send(&mut cx, &mut g).is_pending());
     drop(rx);
