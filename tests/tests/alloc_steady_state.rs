@@ -82,7 +82,7 @@ fn measure(decoder: Decoder, preset: Preset, out_rate: u32, window: u64) -> (u64
     let running = Pipeline::builder()
         .source(decoder)
         .stage(Resampler::new(cfg).unwrap())
-        .boundary(Link::ring(8).policy(Overflow::Block))
+        .boundary(Link::ring(8).with_overflow(Overflow::Block))
         .sink(NullSink::new())
         .spawn()
         .unwrap();
