@@ -1,5 +1,10 @@
 //! `voxflow vad`, `voxflow turns` and `voxflow vad-eval`: voice activity and turn detection on
 //! files, streamed frame by frame through the decoder (memory does not grow with file length).
+//!
+//! `vad` and `turns` drive `Vad` and `TurnDetector` as the pass-through stages a pipeline holds
+//! (push, drain `poll_event`, drain `poll` into a null sink; `finish` at the end). This is a hand
+//! loop until `voxflow-pipeline` forwards stage events (`Event::Stage`); then it becomes
+//! decoder → stage → null sink in a `Pipeline`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -7,8 +12,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use voxflow::decode::{Decoder, DecoderConfig};
 use voxflow::vad::eval::evaluate_dir;
-use voxflow::vad::{ModelKind, TurnConfig, TurnDetector, TurnEvent, Vad, VadConfig};
-use voxflow::{AudioFrame, AudioSource, MediaTime};
+use voxflow::vad::{ModelKind, StageEvent, TurnConfig, TurnDetector, TurnEvent, Vad, VadConfig};
+use voxflow::{AudioFrame, AudioSource, AudioStage, MediaTime};
 
 /// A boxed error for the command layer.
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -41,6 +46,38 @@ fn for_each_frame(
     }
 }
 
+/// Runs every decoded frame through `stage` as a pipeline does: push, then events, then the
+/// stage's output (dropped: a null sink); at the end `finish` and the last events.
+fn run_stage(
+    dec: &mut Decoder,
+    frame: &mut AudioFrame,
+    stage: &mut dyn AudioStage,
+    mut on_event: impl FnMut(StageEvent),
+) -> Result<(), Failure> {
+    let mut out = AudioFrame::with_capacity(stage.output_format(), stage.max_output_frames());
+    for_each_frame(dec, frame, |f| {
+        stage.push(f)?;
+        while let Some(e) = stage.poll_event() {
+            on_event(e);
+        }
+        while stage.poll(&mut out)? {}
+        Ok(())
+    })?;
+    stage.finish()?;
+    while let Some(e) = stage.poll_event() {
+        on_event(e);
+    }
+    while stage.poll(&mut out)? {}
+    Ok(())
+}
+
+/// The VAD configuration for `dec`'s frames (the stage takes the decoder's largest frame).
+fn vad_config(dec: &Decoder) -> VadConfig {
+    let mut config = VadConfig::new(dec.format());
+    config.max_input_frames = config.max_input_frames.max(dec.max_frames());
+    config
+}
+
 fn secs(t: MediaTime) -> f64 {
     (t.as_secs_f64() * 1000.0).round() / 1000.0
 }
@@ -48,29 +85,28 @@ fn secs(t: MediaTime) -> f64 {
 /// `voxflow vad FILE [--model M] [--json]`: speech segments with start and end times.
 pub fn vad(file: &Path, model_name: &str, as_json: bool) -> Result<(), Failure> {
     let (mut dec, mut frame) = open(file)?;
-    let mut vad = Vad::new(VadConfig::new(dec.format()).model(model(model_name)?))?;
+    let mut vad = Vad::new(vad_config(&dec).model(model(model_name)?))?;
     let mut segments: Vec<(MediaTime, MediaTime)> = Vec::new();
     let mut open_at: Option<MediaTime> = None;
-    let mut last_end = MediaTime::ZERO;
-    let (mut frames, mut speech) = (0u64, 0u64);
-    let mut on_vad = |v: &voxflow::vad::VadFrame| {
-        frames += 1;
-        if v.speech {
-            speech += 1;
-            open_at.get_or_insert(v.pts);
-            last_end = v.end();
-        } else if let Some(start) = open_at.take() {
-            segments.push((start, last_end));
+    // A segment runs from a speech onset edge to the next non-speech edge (the end of its last
+    // speech frame).
+    run_stage(&mut dec, &mut frame, &mut vad, |e| {
+        if let StageEvent::Voice { speech, at } = e {
+            match (speech, open_at) {
+                (true, None) => open_at = Some(at),
+                (false, Some(start)) => {
+                    segments.push((start, at));
+                    open_at = None;
+                }
+                _ => {}
+            }
         }
-    };
-    for_each_frame(&mut dec, &mut frame, |f| {
-        vad.process(f, |v, _| on_vad(v))?;
-        Ok(())
     })?;
-    vad.flush(|v, _| on_vad(v))?;
-    if let Some(start) = open_at {
-        segments.push((start, last_end));
+    if let (Some(start), Some(last)) = (open_at, vad.last_decision()) {
+        // Speech to the end of the stream: up to the end of the last (speech) frame.
+        segments.push((start, last.end()));
     }
+    let (frames, speech) = (vad.frames_decided(), vad.speech_frames());
     if as_json {
         let segs: Vec<Value> = segments
             .iter()
@@ -110,10 +146,10 @@ pub fn turns(file: &Path, min_silence_ms: u64, as_json: bool) -> Result<(), Fail
         min_silence: Duration::from_millis(min_silence_ms),
         ..TurnConfig::default()
     };
-    let mut td = TurnDetector::from_config(VadConfig::new(dec.format()), config)?;
+    let mut td = TurnDetector::from_config(vad_config(&dec), config)?;
     let mut rows: Vec<Value> = Vec::new();
-    let drain = |td: &mut TurnDetector, rows: &mut Vec<Value>| {
-        while let Some(ev) = td.poll_event() {
+    run_stage(&mut dec, &mut frame, &mut td, |e| {
+        if let StageEvent::Turn(ev) = e {
             match ev {
                 TurnEvent::SpeechStarted { at } if !as_json => {
                     println!("{:9.3} s  speech started", at.as_secs_f64());
@@ -152,14 +188,7 @@ pub fn turns(file: &Path, min_silence_ms: u64, as_json: bool) -> Result<(), Fail
                 _ => {}
             }
         }
-    };
-    for_each_frame(&mut dec, &mut frame, |f| {
-        td.process(f)?;
-        drain(&mut td, &mut rows);
-        Ok(())
     })?;
-    td.finish()?;
-    drain(&mut td, &mut rows);
     if as_json {
         println!(
             "{}",

@@ -15,5 +15,6 @@ pub mod wav;
 
 pub use error::Error;
 pub use model::{Decision, HOP, MODEL_RATE, ModelKind, SpeechModel};
-pub use turn::{TurnConfig, TurnDetector, TurnEvent, TurnState, turns};
+pub use turn::{TurnConfig, TurnDetector, TurnState, turns};
+pub use voxflow_core::{StageEvent, TurnEvent};
 pub use vad::{Segment, Vad, VadConfig, VadFrame, segments};

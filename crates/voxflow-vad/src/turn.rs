@@ -3,25 +3,30 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
-use voxflow_core::{AudioFormat, AudioFrame, AudioStage, MediaTime};
+use voxflow_core::{AudioFormat, AudioFrame, AudioStage, MediaTime, StageEvent, TurnEvent};
 use voxflow_resample::{FrameSize, Preset, Resampler, ResamplerConfig};
 
 use crate::error::Error;
 use crate::model::{HOP, MODEL_RATE};
-use crate::vad::{Vad, VadConfig, VadFrame};
+use crate::vad::{EVENT_QUEUE, Vad, VadConfig, VadFrame};
 
-const EVENT_QUEUE: usize = 64;
 const FRAME: Duration = Duration::from_millis(10);
 
 /// Configuration of a [`TurnDetector`].
-#[derive(Clone, Debug)]
+///
+/// **Who decides what.** `activation`/`deactivation` own turn onset and offset: the detector
+/// applies them, as its own hysteresis without hangover, to the model's raw probability per
+/// 10 ms. The wrapped [`Vad`]'s [`Decision`](crate::Decision) (0.9/0.4 for the default model)
+/// is not consulted for turns; it owns only [`VadFrame::speech`] (segments, evaluation,
+/// `StageEvent::Voice`). The turn thresholds are lower because a turn needs the onset early and
+/// gets its robustness from `min_speech` and `min_silence` instead.
+#[derive(Clone, Debug, PartialEq)]
 pub struct TurnConfig {
-    /// Probability at which a frame starts counting as speech (`None`: the model's `on`).
-    /// Default `Some(0.5)`, like the peers' (Silero) default threshold.
+    /// Probability at which a frame starts counting as turn speech (`None`: the VAD decision's
+    /// `on`). Default `Some(0.5)`, like the peers' (Silero) default threshold.
     pub activation: Option<f32>,
-    /// Probability below which a speaking frame stops counting as speech (`None`: the model's
-    /// `off`). Default `Some(0.35)` (activation − 0.15, as the peers do).
+    /// Probability below which a speaking frame stops counting as turn speech (`None`: the
+    /// VAD decision's `off`). Default `Some(0.35)` (activation − 0.15, as the peers do).
     pub deactivation: Option<f32>,
     /// Continuous speech needed before [`TurnEvent::SpeechStarted`] (default 100 ms).
     pub min_speech: Duration,
@@ -35,10 +40,6 @@ pub struct TurnConfig {
     pub max_turn: Duration,
     /// Sample rate of [`TurnEvent::TurnEnded`]'s audio (mono; default 16 000 Hz).
     pub audio_rate: u32,
-    /// Where to send events, in addition to nothing (`None`: use [`TurnDetector::poll_event`]).
-    /// Sent with `try_send`; an event that does not fit (full or disconnected channel) stays in
-    /// the poll queue.
-    pub events: Option<Sender<TurnEvent>>,
 }
 
 impl Default for TurnConfig {
@@ -51,45 +52,8 @@ impl Default for TurnConfig {
             pre_roll: Duration::from_millis(300),
             max_turn: Duration::from_secs(30),
             audio_rate: MODEL_RATE,
-            events: None,
         }
     }
-}
-
-/// Events of a [`TurnDetector`].
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum TurnEvent {
-    /// `min_speech` of speech was seen; `at` is the start of its first speech frame.
-    SpeechStarted {
-        /// Start of the first speech frame.
-        at: MediaTime,
-    },
-    /// The turn ended: `min_silence` of pause (or `max_turn` reached).
-    TurnEnded {
-        /// The whole utterance, mono at `rate`, from `started_at - pre_roll` to `ended_at`.
-        audio: Vec<f32>,
-        /// Sample rate of `audio`.
-        rate: u32,
-        /// Start of the first speech frame.
-        started_at: MediaTime,
-        /// End of the last speech frame (for a capped turn: the cap).
-        ended_at: MediaTime,
-        /// Stream position at which the event was emitted (end of the frame that completed
-        /// `min_silence`): `detected_at - ended_at == min_silence` for a normal end.
-        detected_at: MediaTime,
-        /// True when the turn was ended by `max_turn`.
-        capped: bool,
-    },
-    /// Speech started while the application had marked its reply as playing (barge-in).
-    /// Playing is cleared when this is emitted.
-    Interrupted {
-        /// Start of the first speech frame.
-        at: MediaTime,
-        /// How much reply audio had been played: the last [`TurnDetector::report_played`] value,
-        /// or else the stream time since [`TurnDetector::set_playing`]`(true)`.
-        played: Duration,
-    },
 }
 
 /// Where the detector is.
@@ -105,11 +69,24 @@ pub enum TurnState {
 
 /// Reply-on-pause turn detection with barge-in, over a [`Vad`].
 ///
-/// Push audio with [`process`](TurnDetector::process); take events with
-/// [`poll_event`](TurnDetector::poll_event) or from the configured channel. The turn's audio is
-/// kept in a ring buffer of `pre_roll + max_turn + min_silence` allocated at construction; the
-/// only allocation after that is the `Vec` handed out with each [`TurnEvent::TurnEnded`] (one
-/// per turn, not per frame).
+/// Two ways to drive it, both sans-IO:
+///
+/// - **As a pass-through [`AudioStage`]** (in a chain, or as `Box<dyn AudioStage>`): `push` a
+///   frame, `poll` gives the same frame back (same samples, pts and trace; buffers swapped, not
+///   copied again), and the events come out of `poll_event` as [`StageEvent::Turn`]. Drain
+///   `poll_event` after every `push` and `finish`: a [`TurnEvent::TurnEnded`] is raised by the
+///   very `push` whose audio completes `min_silence`. The stage holds one frame: drain `poll`
+///   before the next `push`. Frames may be at most the VAD's `max_input_frames`.
+/// - **Directly**: [`process`](TurnDetector::process) frames of any length, then
+///   [`poll_turn_event`](TurnDetector::poll_turn_event) until `None`; [`finish`](Self::finish)
+///   at the end. The audio is not held for output.
+///
+/// Both paths queue the same events in the same calls. Turn onset and offset use
+/// [`TurnConfig`]'s `activation`/`deactivation` on the model's probability, not the VAD's
+/// `Decision` (see [`TurnConfig`]). The turn's audio is kept in a ring buffer of
+/// `pre_roll + max_turn + min_silence` allocated at construction; the only allocation after
+/// that is the `Vec` handed out with each [`TurnEvent::TurnEnded`] (one per turn, not per
+/// frame). At most 64 events wait in the queue; beyond that the oldest is dropped.
 pub struct TurnDetector {
     vad: Vad,
     core: Core,
@@ -157,7 +134,9 @@ fn frames_of(d: Duration) -> u64 {
 
 impl TurnDetector {
     /// Wraps `vad` (allocates the audio ring and, when `audio_rate` is not 16 kHz, a resampler).
-    pub fn new(vad: Vad, config: TurnConfig) -> Result<Self, Error> {
+    /// The VAD's own [`StageEvent::Voice`] events are switched off: the detector raises turn
+    /// events instead (its decisions stay readable through [`vad`](Self::vad)).
+    pub fn new(mut vad: Vad, config: TurnConfig) -> Result<Self, Error> {
         let d = vad.decision();
         let act = config.activation.unwrap_or(d.on);
         let deact = config.deactivation.unwrap_or(d.off);
@@ -202,6 +181,7 @@ impl TurnDetector {
         let ring_secs =
             config.pre_roll + config.max_turn + config.min_silence + Duration::from_millis(100);
         let ring_len = (ring_secs.as_secs_f64() * f64::from(config.audio_rate)).ceil() as usize;
+        vad.mute_events();
         Ok(TurnDetector {
             vad,
             core: Core {
@@ -238,7 +218,7 @@ impl TurnDetector {
         Self::new(Vad::new(vad)?, config)
     }
 
-    /// The underlying VAD.
+    /// The underlying VAD (its decisions: [`Vad::last_decision`], [`Vad::speech_frames`]).
     pub fn vad(&self) -> &Vad {
         &self.vad
     }
@@ -275,14 +255,15 @@ impl TurnDetector {
         self.core.playing
     }
 
-    /// The next event, if any (poll until `None`).
-    pub fn poll_event(&mut self) -> Option<TurnEvent> {
+    /// The next event, if any (poll until `None`). The same queue as the stage's
+    /// [`AudioStage::poll_event`], which wraps each event in [`StageEvent::Turn`].
+    pub fn poll_turn_event(&mut self) -> Option<TurnEvent> {
         self.core.queue.pop_front()
     }
 
-    /// Processes one frame of the VAD's input format (any length). Events are queued (and sent
-    /// on the channel) during this call: a [`TurnEvent::TurnEnded`] comes out of the very call
-    /// that processes the frame completing `min_silence`.
+    /// Processes one frame of the VAD's input format (any length; the audio is not held for
+    /// output). Events are queued during this call: a [`TurnEvent::TurnEnded`] comes out of the
+    /// very call that processes the frame completing `min_silence`.
     pub fn process(&mut self, frame: &AudioFrame) -> Result<(), Error> {
         let TurnDetector { vad, core } = self;
         let mut err = None;
@@ -294,7 +275,20 @@ impl TurnDetector {
         err.map_or(Ok(()), Err)
     }
 
-    /// End of stream: flushes the VAD and ends an open turn.
+    /// Runs the VAD's pending 10 ms results through the detector.
+    fn drain(&mut self) -> Result<(), Error> {
+        let TurnDetector { vad, core } = self;
+        let mut err = None;
+        vad.drain(|v, hop| {
+            if let Err(e) = core.on_frame(v, hop) {
+                err = Some(e);
+            }
+        })?;
+        err.map_or(Ok(()), Err)
+    }
+
+    /// End of stream: flushes the VAD and ends an open turn (the same for both ways of driving
+    /// the detector).
     pub fn finish(&mut self) -> Result<(), Error> {
         let TurnDetector { vad, core } = self;
         let mut err = None;
@@ -313,7 +307,7 @@ impl TurnDetector {
         Ok(())
     }
 
-    /// Resets the VAD and the detector (a new stream); queued events are kept.
+    /// Resets the VAD, the held frame and the detector (a new stream); queued events are kept.
     pub fn reset(&mut self) {
         self.vad.reset();
         let c = &mut self.core;
@@ -330,15 +324,66 @@ impl TurnDetector {
     }
 }
 
+/// The pass-through stage: frames out unchanged, events as [`StageEvent::Turn`]. See
+/// [`TurnDetector`].
+impl AudioStage for TurnDetector {
+    fn name(&self) -> &'static str {
+        "turns"
+    }
+
+    fn input_format(&self) -> AudioFormat {
+        self.vad.input_format()
+    }
+
+    fn output_format(&self) -> AudioFormat {
+        self.vad.input_format()
+    }
+
+    fn max_input_frames(&self) -> usize {
+        self.vad.max_input_frames()
+    }
+
+    fn max_output_frames(&self) -> usize {
+        self.vad.max_input_frames()
+    }
+
+    /// Runs the frame through the VAD and the detector at once (events raised by it are ready
+    /// when this returns) and holds it for `poll`. An empty frame produces nothing.
+    fn push(&mut self, input: &AudioFrame) -> Result<(), voxflow_core::Error> {
+        self.vad.pass.check(input)?;
+        if input.is_empty() {
+            return Ok(());
+        }
+        self.vad.pass.hold(input)?;
+        if let Err(e) = self.vad.push_analysis(input) {
+            self.vad.pass.drop_held();
+            return Err(e);
+        }
+        self.drain()?;
+        Ok(())
+    }
+
+    fn poll(&mut self, out: &mut AudioFrame) -> Result<bool, voxflow_core::Error> {
+        Ok(self.vad.pass.take(out))
+    }
+
+    /// Flushes the VAD and ends an open turn ([`TurnDetector::finish`]).
+    fn finish(&mut self) -> Result<(), voxflow_core::Error> {
+        TurnDetector::finish(self)?;
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        TurnDetector::reset(self);
+    }
+
+    fn poll_event(&mut self) -> Option<StageEvent> {
+        self.core.queue.pop_front().map(StageEvent::Turn)
+    }
+}
+
 impl Core {
     fn emit(&mut self, ev: TurnEvent) {
-        let ev = match &self.cfg.events {
-            Some(tx) => match tx.try_send(ev) {
-                Ok(()) => return,
-                Err(e) => e.into_inner(),
-            },
-            None => ev,
-        };
         if self.queue.len() == EVENT_QUEUE {
             self.queue.pop_front();
         }
@@ -496,13 +541,7 @@ pub struct Turn {
 /// Runs a [`TurnDetector`] over a whole buffer of interleaved samples (offline helper for
 /// `voxflow turns FILE`; allocates).
 pub fn turns(vad: VadConfig, config: TurnConfig, samples: &[f32]) -> Result<Vec<Turn>, Error> {
-    let mut td = TurnDetector::from_config(
-        vad,
-        TurnConfig {
-            events: None,
-            ..config
-        },
-    )?;
+    let mut td = TurnDetector::from_config(vad, config)?;
     let fmt = td.vad().input_format();
     let frame =
         AudioFrame::from_interleaved(fmt, samples.to_vec(), MediaTime::ZERO).map_err(|e| {
@@ -513,7 +552,7 @@ pub fn turns(vad: VadConfig, config: TurnConfig, samples: &[f32]) -> Result<Vec<
         })?;
     let mut out = Vec::new();
     let collect = |td: &mut TurnDetector, out: &mut Vec<Turn>| {
-        while let Some(ev) = td.poll_event() {
+        while let Some(ev) = td.poll_turn_event() {
             if let TurnEvent::TurnEnded {
                 started_at,
                 ended_at,

@@ -70,8 +70,8 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
             let before = ALLOCS.load(Ordering::Relaxed);
             for k in 50..300 {
                 fill(&mut frame, k, n, ch.into(), rate as f32);
-                vad.push(&frame).unwrap();
-                while let Some(v) = vad.poll().unwrap() {
+                vad.analyze(&frame).unwrap();
+                while let Some(v) = vad.poll_decision().unwrap() {
                     seen += usize::from(v.probability >= 0.0);
                 }
             }
@@ -95,7 +95,7 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
     for k in 0..100 {
         fill(&mut frame, k, 480, 1, 48_000.0);
         td.process(&frame).unwrap();
-        while td.poll_event().is_some() {}
+        while td.poll_turn_event().is_some() {}
     }
     let before = ALLOCS.load(Ordering::Relaxed);
     for k in 100..400 {

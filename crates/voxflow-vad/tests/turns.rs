@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-//! Turn detection: event latency, the three-turn file, max_turn, pre-roll, barge-in, channel.
+//! Turn detection: event latency, the three-turn file, max_turn, pre-roll, barge-in.
 
 mod common;
 
@@ -64,12 +64,12 @@ fn feed(td: &mut TurnDetector, x: &[f32]) -> Vec<(TurnEvent, MediaTime)> {
             AudioFrame::from_interleaved(fmt, c.to_vec(), MediaTime::new(k as i64 * 160, 16_000))
                 .unwrap();
         td.process(&f).unwrap();
-        while let Some(e) = td.poll_event() {
+        while let Some(e) = td.poll_turn_event() {
             out.push((e, td.position()));
         }
     }
     td.finish().unwrap();
-    while let Some(e) = td.poll_event() {
+    while let Some(e) = td.poll_turn_event() {
         out.push((e, td.position()));
     }
     out
@@ -162,13 +162,10 @@ fn max_turn_really_ends_the_turn() {
 
 #[test]
 fn barge_in_reports_interruption_and_played_time() {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let mut td = level_detector(TurnConfig {
-        events: Some(tx),
-        ..TurnConfig::default()
-    });
+    let mut td = level_detector(TurnConfig::default());
     let fmt = AudioFormat::new(16_000, 1).unwrap();
     let x = bursts(&[(2.0, 3.0)], 4.0);
+    let mut ev: Vec<TurnEvent> = Vec::new();
     for (k, c) in x.chunks(160).enumerate() {
         if k == 50 {
             td.set_playing(true); // reply starts at 0.5 s
@@ -180,9 +177,8 @@ fn barge_in_reports_interruption_and_played_time() {
             AudioFrame::from_interleaved(fmt, c.to_vec(), MediaTime::new(k as i64 * 160, 16_000))
                 .unwrap();
         td.process(&f).unwrap();
+        ev.extend(std::iter::from_fn(|| td.poll_turn_event()));
     }
-    assert!(td.poll_event().is_none(), "events go to the channel");
-    let ev: Vec<TurnEvent> = rx.try_iter().collect();
     let int = ev.iter().find_map(|e| match e {
         TurnEvent::Interrupted { at, played } => Some((*at, *played)),
         _ => None,
@@ -239,27 +235,28 @@ fn three_turns_file() {
         assert!((lat - 0.7).abs() <= 0.010 + 1e-9, "latency {lat}");
         assert!(!t.capped);
     }
-    // The same through the channel, at 48 kHz audio: the audio holds pre-roll + turn.
-    let (tx, rx) = crossbeam_channel::unbounded();
+    // The same streamed in 20 ms frames, at 48 kHz audio: the audio holds pre-roll + turn.
     let mut td = TurnDetector::from_config(
         VadConfig::new(fmt),
         TurnConfig {
             min_silence,
             audio_rate: 48_000,
-            events: Some(tx),
             ..TurnConfig::default()
         },
     )
     .unwrap();
+    let mut events = Vec::new();
     for (k, c) in w.samples.chunks(960).enumerate() {
         let f =
             AudioFrame::from_interleaved(fmt, c.to_vec(), MediaTime::new(k as i64 * 960, w.rate))
                 .unwrap();
         td.process(&f).unwrap();
+        events.extend(std::iter::from_fn(|| td.poll_turn_event()));
     }
     td.finish().unwrap();
-    let ends: Vec<_> = rx
-        .try_iter()
+    events.extend(std::iter::from_fn(|| td.poll_turn_event()));
+    let ends: Vec<_> = events
+        .into_iter()
         .filter_map(|e| match e {
             TurnEvent::TurnEnded {
                 audio,
