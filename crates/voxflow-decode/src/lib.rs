@@ -5,11 +5,14 @@
 mod codec;
 mod config;
 mod decoder;
+mod demux;
 mod error;
 #[cfg(feature = "opus")]
 mod opus;
+mod pcm;
 mod source;
 pub mod testing;
+mod timeline;
 mod wav;
 
 pub use config::{DecoderConfig, MAX_FRAME_DURATION};
