@@ -1,19 +1,23 @@
 //! `voxflow vad`, `voxflow turns` and `voxflow vad-eval`: voice activity and turn detection on
 //! files, streamed frame by frame through the decoder (memory does not grow with file length).
 //!
-//! `vad` and `turns` drive `Vad` and `TurnDetector` as the pass-through stages a pipeline holds
-//! (push, drain `poll_event`, drain `poll` into a null sink; `finish` at the end). This is a hand
-//! loop until `voxflow-pipeline` forwards stage events (`Event::Stage`); then it becomes
-//! decoder → stage → null sink in a `Pipeline`.
+//! `vad` and `turns` run a `Pipeline` of decoder → `Vad` or `TurnDetector` (pass-through
+//! stages) → null sink, and read the stage's events from the pipeline's event channel
+//! (`Event::Stage`).
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use voxflow::decode::{Decoder, DecoderConfig};
+use voxflow::pipeline::sinks::NullSink;
+use voxflow::pipeline::{Event, Pipeline};
 use voxflow::vad::eval::evaluate_dir;
-use voxflow::vad::{ModelKind, StageEvent, TurnConfig, TurnDetector, TurnEvent, Vad, VadConfig};
-use voxflow::{AudioFrame, AudioSource, AudioStage, MediaTime};
+use voxflow::vad::{
+    ModelKind, StageEvent, TurnConfig, TurnDetector, TurnEvent, Vad, VadConfig, VadFrame,
+};
+use voxflow::{AudioFormat, AudioFrame, AudioSource, AudioStage, MediaTime};
 
 /// A boxed error for the command layer.
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -23,52 +27,104 @@ fn model(name: &str) -> Result<ModelKind, Failure> {
         .ok_or_else(|| format!("unknown model {name:?} (voxflow, energy, earshot, webrtc)").into())
 }
 
-fn open(file: &Path) -> Result<(Decoder, AudioFrame), Failure> {
-    let dec = Decoder::open_with(file, DecoderConfig::default())
-        .map_err(|e| format!("{}: {e}", file.display()))?;
-    let frame = AudioFrame::with_capacity(dec.format(), dec.max_frames());
-    Ok((dec, frame))
+fn open(file: &Path) -> Result<Decoder, Failure> {
+    Ok(Decoder::open_with(file, DecoderConfig::default())
+        .map_err(|e| format!("{}: {e}", file.display()))?)
 }
 
-/// Reads `dec` to the end, calling `f` on every frame. Skippable decode errors are passed over.
-fn for_each_frame(
-    dec: &mut Decoder,
-    frame: &mut AudioFrame,
-    mut f: impl FnMut(&AudioFrame) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    loop {
-        match dec.read(frame) {
-            Ok(true) => f(frame)?,
-            Ok(false) => return Ok(()),
-            Err(e) if e.is_skippable() => eprintln!("voxflow: skipped: {e}"),
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// Runs every decoded frame through `stage` as a pipeline does: push, then events, then the
-/// stage's output (dropped: a null sink); at the end `finish` and the last events.
-fn run_stage(
-    dec: &mut Decoder,
-    frame: &mut AudioFrame,
-    stage: &mut dyn AudioStage,
+/// Runs `dec` → `stage` → null sink in a [`Pipeline`] (as fast as possible) and calls
+/// `on_event` with every event the stage raises, in order. Skipped input is reported on stderr
+/// as the stream goes on; a lost event (the bounded channel overflowed) is an error, so the
+/// listing is never silently short.
+fn run_pipeline(
+    dec: Decoder,
+    stage: impl AudioStage + 'static,
     mut on_event: impl FnMut(StageEvent),
 ) -> Result<(), Failure> {
-    let mut out = AudioFrame::with_capacity(stage.output_format(), stage.max_output_frames());
-    for_each_frame(dec, frame, |f| {
-        stage.push(f)?;
-        while let Some(e) = stage.poll_event() {
-            on_event(e);
+    let running = Pipeline::builder()
+        .source(dec)
+        .stage(stage)
+        .sink(NullSink::new())
+        .event_capacity(4096)
+        .spawn()?;
+    let mut handle = |e: Event| match e {
+        Event::Stage { event, .. } => on_event(event),
+        Event::Skipped { stage, error } => eprintln!("voxflow: skipped ({stage}): {error}"),
+        _ => {}
+    };
+    loop {
+        // Read before waiting: once finished, every event is already queued.
+        let finished = running.is_finished();
+        match running.events().recv_timeout(Duration::from_millis(20)) {
+            Ok(Event::Finished { .. }) => break,
+            Ok(e) => handle(e),
+            Err(_) if finished => break,
+            Err(_) => {}
         }
-        while stage.poll(&mut out)? {}
-        Ok(())
-    })?;
-    stage.finish()?;
-    while let Some(e) = stage.poll_event() {
-        on_event(e);
     }
-    while stage.poll(&mut out)? {}
+    while let Ok(e) = running.events().try_recv() {
+        handle(e);
+    }
+    let report = running.wait()?;
+    if report.events_lost > 0 {
+        return Err(format!("{} stage events were lost", report.events_lost).into());
+    }
     Ok(())
+}
+
+/// What a [`Vad`] decided over the whole stream, taken at its `finish` (the pipeline owns the
+/// stage while it runs).
+#[derive(Clone, Copy, Debug)]
+struct VadTally {
+    frames: u64,
+    speech: u64,
+    last: Option<VadFrame>,
+}
+
+/// The `Vad` stage, handing its counters out at the end of the stream.
+struct Tallied {
+    vad: Vad,
+    tally: Arc<OnceLock<VadTally>>,
+}
+
+impl AudioStage for Tallied {
+    fn name(&self) -> &'static str {
+        self.vad.name()
+    }
+    fn input_format(&self) -> AudioFormat {
+        AudioStage::input_format(&self.vad)
+    }
+    fn output_format(&self) -> AudioFormat {
+        self.vad.output_format()
+    }
+    fn max_input_frames(&self) -> usize {
+        AudioStage::max_input_frames(&self.vad)
+    }
+    fn max_output_frames(&self) -> usize {
+        self.vad.max_output_frames()
+    }
+    fn push(&mut self, input: &AudioFrame) -> voxflow::Result<()> {
+        self.vad.push(input)
+    }
+    fn poll(&mut self, out: &mut AudioFrame) -> voxflow::Result<bool> {
+        self.vad.poll(out)
+    }
+    fn finish(&mut self) -> voxflow::Result<()> {
+        self.vad.finish()?;
+        // Set once: a second finish has nothing new to report.
+        let _ = self.tally.set(VadTally {
+            frames: self.vad.frames_decided(),
+            speech: self.vad.speech_frames(),
+            last: self.vad.last_decision(),
+        });
+        Ok(())
+    }
+    fn reset(&mut self) {
+        AudioStage::reset(&mut self.vad);
+    }
+    fn poll_event(&mut self) -> Option<StageEvent> {
+        self.vad.poll_event()
+    }
 }
 
 /// The VAD configuration for `dec`'s frames (the stage takes the decoder's largest frame).
@@ -84,13 +140,19 @@ fn secs(t: MediaTime) -> f64 {
 
 /// `voxflow vad FILE [--model M] [--json]`: speech segments with start and end times.
 pub fn vad(file: &Path, model_name: &str, as_json: bool) -> Result<(), Failure> {
-    let (mut dec, mut frame) = open(file)?;
-    let mut vad = Vad::new(vad_config(&dec).model(model(model_name)?))?;
+    let dec = open(file)?;
+    let vad = Vad::new(vad_config(&dec).model(model(model_name)?))?;
+    let used_model = vad.model_name();
+    let tally = Arc::new(OnceLock::new());
+    let stage = Tallied {
+        vad,
+        tally: Arc::clone(&tally),
+    };
     let mut segments: Vec<(MediaTime, MediaTime)> = Vec::new();
     let mut open_at: Option<MediaTime> = None;
     // A segment runs from a speech onset edge to the next non-speech edge (the end of its last
     // speech frame).
-    run_stage(&mut dec, &mut frame, &mut vad, |e| {
+    run_pipeline(dec, stage, |e| {
         if let StageEvent::Voice { speech, at } = e {
             match (speech, open_at) {
                 (true, None) => open_at = Some(at),
@@ -102,11 +164,12 @@ pub fn vad(file: &Path, model_name: &str, as_json: bool) -> Result<(), Failure> 
             }
         }
     })?;
-    if let (Some(start), Some(last)) = (open_at, vad.last_decision()) {
+    let tally = *tally.get().ok_or("the VAD stage was not finished")?;
+    if let (Some(start), Some(last)) = (open_at, tally.last) {
         // Speech to the end of the stream: up to the end of the last (speech) frame.
         segments.push((start, last.end()));
     }
-    let (frames, speech) = (vad.frames_decided(), vad.speech_frames());
+    let (frames, speech) = (tally.frames, tally.speech);
     if as_json {
         let segs: Vec<Value> = segments
             .iter()
@@ -116,7 +179,7 @@ pub fn vad(file: &Path, model_name: &str, as_json: bool) -> Result<(), Failure> 
             "{}",
             json!({
                 "file": file.display().to_string(),
-                "model": vad.model_name(),
+                "model": used_model,
                 "frames": frames,
                 "speech_frames": speech,
                 "segments": segs,
@@ -129,7 +192,7 @@ pub fn vad(file: &Path, model_name: &str, as_json: bool) -> Result<(), Failure> 
             segments.len(),
             speech,
             frames,
-            vad.model_name()
+            used_model
         );
         for (s, e) in &segments {
             println!("  {:9.3} s – {:9.3} s", s.as_secs_f64(), e.as_secs_f64());
@@ -141,14 +204,14 @@ pub fn vad(file: &Path, model_name: &str, as_json: bool) -> Result<(), Failure> 
 /// `voxflow turns FILE [--min-silence MS] [--json]`: turns (reply-on-pause) and their timings,
 /// including when each end was detected.
 pub fn turns(file: &Path, min_silence_ms: u64, as_json: bool) -> Result<(), Failure> {
-    let (mut dec, mut frame) = open(file)?;
+    let dec = open(file)?;
     let config = TurnConfig {
         min_silence: Duration::from_millis(min_silence_ms),
         ..TurnConfig::default()
     };
-    let mut td = TurnDetector::from_config(vad_config(&dec), config)?;
+    let td = TurnDetector::from_config(vad_config(&dec), config)?;
     let mut rows: Vec<Value> = Vec::new();
-    run_stage(&mut dec, &mut frame, &mut td, |e| {
+    run_pipeline(dec, td, |e| {
         if let StageEvent::Turn(ev) = e {
             match ev {
                 TurnEvent::SpeechStarted { at } if !as_json => {
