@@ -5,7 +5,8 @@ use std::time::Duration;
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::Indexing;
 use voxflow_core::{
-    AudioFormat, AudioFrame, AudioStage, MAX_CHANNELS, MAX_SAMPLE_RATE, MediaTime, Trace,
+    AudioFormat, AudioFrame, AudioStage, MAX_CHANNELS, MAX_SAMPLE_RATE, MediaTime, SampleFifo,
+    Trace,
 };
 
 use crate::Error;
@@ -122,15 +123,11 @@ pub struct Resampler {
     pre: Mixer,
     post: Mixer,
     /// Input at the input rate with `rs_ch` channels, awaiting a full chunk.
-    pending: Vec<f32>,
-    pend_start: usize,
-    pend_end: usize,
+    pending: SampleFifo,
     /// rubato output before the post-remix (only used when `post` is not the identity).
     scratch: Vec<f32>,
     /// Output at the output rate with output channels, awaiting a full frame.
-    fifo: Vec<f32>,
-    fifo_start: usize,
-    fifo_end: usize,
+    fifo: SampleFifo,
     /// Filter delay in output frames.
     delay: usize,
     trim_left: usize,
@@ -216,7 +213,6 @@ impl Resampler {
         } else {
             (Mixer::new(ic, ic, &Remix::Auto)?, mixer)
         };
-        let och = usize::from(oc);
         let rch = usize::from(rs_ch);
         let (rs, engine) = if input.rate == output.rate {
             let e = if pre.is_identity() && post.is_identity() {
@@ -254,13 +250,9 @@ impl Resampler {
             rs_ch: rch,
             pre,
             post,
-            pending: vec![0.0; pending_frames * rch],
-            pend_start: 0,
-            pend_end: 0,
+            pending: SampleFifo::new(rs_ch, pending_frames),
             scratch: vec![0.0; scratch_frames * rch],
-            fifo: vec![0.0; fifo_frames * och],
-            fifo_start: 0,
-            fifo_end: 0,
+            fifo: SampleFifo::new(oc, fifo_frames),
             delay,
             trim_left: delay,
             in_total: 0,
@@ -316,22 +308,7 @@ impl Resampler {
     }
 
     fn fifo_len(&self) -> usize {
-        self.fifo_end - self.fifo_start
-    }
-
-    fn och(&self) -> usize {
-        usize::from(self.output.channels)
-    }
-
-    /// Moves the fifo's content to its start.
-    fn compact_fifo(&mut self) {
-        if self.fifo_start > 0 {
-            let och = self.och();
-            self.fifo
-                .copy_within(self.fifo_start * och..self.fifo_end * och, 0);
-            self.fifo_end -= self.fifo_start;
-            self.fifo_start = 0;
-        }
+        self.fifo.frames()
     }
 
     /// Runs one resampler chunk (zero-padded when flushing) into the fifo. Returns false when
@@ -341,7 +318,7 @@ impl Resampler {
             return Ok(false);
         };
         let need = rs.input_frames_next();
-        let avail = self.pend_end - self.pend_start;
+        let avail = self.pending.frames();
         let indexing;
         let idx = if avail >= need {
             None
@@ -353,71 +330,52 @@ impl Resampler {
         };
         let out_max = rs.output_frames_max();
         let och = usize::from(self.output.channels);
-        if self.fifo_end + out_max > self.fifo.len() / och {
-            // Compacting always makes room: poll only processes while fewer than frame_len
-            // frames are buffered, and the fifo holds frame_len + out_max. (Inline because `rs`
-            // borrows self.rs.)
-            if self.fifo_start > 0 {
-                self.fifo
-                    .copy_within(self.fifo_start * och..self.fifo_end * och, 0);
-                self.fifo_end -= self.fifo_start;
-                self.fifo_start = 0;
-            }
-            if self.fifo_end + out_max > self.fifo.len() / och {
-                return Err(Error::Buffer {
-                    what: "output fifo",
-                });
-            }
-        }
-        let rch = self.rs_ch;
-        let input = InterleavedSlice::new(
-            &self.pending[self.pend_start * rch..self.pend_end * rch],
-            rch,
-            avail,
-        )
-        .map_err(|_| Error::Buffer {
-            what: "pending input",
+        // Always room: poll only processes while fewer than frame_len frames are buffered,
+        // and the fifo holds frame_len + out_max (the fifo moves its samples to the front
+        // when the room is not at the end).
+        let slot = self.fifo.spare_mut(out_max).map_err(|_| Error::Buffer {
+            what: "output fifo",
         })?;
-        let start = self.fifo_end;
+        let rch = self.rs_ch;
+        let input = InterleavedSlice::new(self.pending.peek(avail), rch, avail).map_err(|_| {
+            Error::Buffer {
+                what: "pending input",
+            }
+        })?;
         let (consumed, produced) = if self.post.is_identity() {
-            let mut out = InterleavedSlice::new_mut(
-                &mut self.fifo[start * och..(start + out_max) * och],
-                och,
-                out_max,
-            )
-            .map_err(|_| Error::Buffer {
-                what: "output fifo",
-            })?;
+            let mut out =
+                InterleavedSlice::new_mut(&mut *slot, och, out_max).map_err(|_| Error::Buffer {
+                    what: "output fifo",
+                })?;
             rs.process_into_buffer(&input, &mut out, idx)?
         } else {
             let mut out = InterleavedSlice::new_mut(&mut self.scratch, rch, out_max)
                 .map_err(|_| Error::Buffer { what: "scratch" })?;
             let r = rs.process_into_buffer(&input, &mut out, idx)?;
-            self.post.apply(
-                &self.scratch[..r.1 * rch],
-                &mut self.fifo[start * och..(start + r.1) * och],
-            );
+            self.post
+                .apply(&self.scratch[..r.1 * rch], &mut slot[..r.1 * och]);
             r
         };
-        self.pend_start += consumed.min(avail);
         // Drop the filter's leading delay.
         let t = self.trim_left.min(produced);
         self.trim_left -= t;
         if t > 0 && produced > t {
-            self.fifo
-                .copy_within((start + t) * och..(start + produced) * och, start * och);
+            slot.copy_within(t * och..produced * och, 0);
         }
         let mut kept = (produced - t) as u64;
         if self.finished {
             kept = kept.min(self.expected_total.saturating_sub(self.produced));
         }
-        self.fifo_end += kept as usize;
+        // Cannot fail: `kept` <= `produced` <= `out_max`, the slot just taken.
+        self.fifo.commit(kept as usize).map_err(|_| Error::Buffer {
+            what: "output fifo",
+        })?;
+        self.pending.consume(consumed.min(avail));
         self.produced += kept;
         Ok(consumed > 0 || produced > 0)
     }
 
     fn emit(&mut self, n: usize, out: &mut AudioFrame) -> Result<(), Error> {
-        let och = self.och();
         out.reset(self.output);
         if out.capacity_frames() < n {
             return Err(Error::FrameTooLarge {
@@ -425,16 +383,12 @@ impl Resampler {
                 frames: n,
             });
         }
-        out.extend_from_interleaved(&self.fifo[self.fifo_start * och..(self.fifo_start + n) * och])
+        out.extend_from_interleaved(self.fifo.peek(n))
             .map_err(|_| Error::Buffer {
                 what: "output frame",
             })?;
         self.stamp_output(n, out);
-        self.fifo_start += n;
-        if self.fifo_start == self.fifo_end {
-            self.fifo_start = 0;
-            self.fifo_end = 0;
-        }
+        self.fifo.consume(n);
         Ok(())
     }
 
@@ -480,29 +434,25 @@ impl Resampler {
             return Ok(());
         }
         if self.rs.is_some() {
-            let rch = self.rs_ch;
-            let cap = self.pending.len() / rch;
-            let have = self.pend_end - self.pend_start;
+            let cap = self.pending.capacity_frames();
+            let have = self.pending.frames();
             if have + n > cap {
                 return Err(Error::FrameTooLarge {
                     max_frames: cap - have,
                     frames: n,
                 });
             }
-            if self.pend_start > 0 {
-                self.pending
-                    .copy_within(self.pend_start * rch..self.pend_end * rch, 0);
-                self.pend_end = have;
-                self.pend_start = 0;
-            }
-            self.pre.apply(
-                input.samples(),
-                &mut self.pending[self.pend_end * rch..(self.pend_end + n) * rch],
-            );
-            self.pend_end += n;
+            // Cannot fail: checked just above.
+            let slot = self.pending.spare_mut(n).map_err(|_| Error::Buffer {
+                what: "pending input",
+            })?;
+            self.pre.apply(input.samples(), slot);
+            self.pending.commit(n).map_err(|_| Error::Buffer {
+                what: "pending input",
+            })?;
         } else if self.engine == Engine::Passthrough
             && n == self.frame_len
-            && self.fifo_len() == 0
+            && self.fifo.is_empty()
             && self.stash.is_empty()
             && self.stash.capacity_frames() >= n
         {
@@ -512,8 +462,7 @@ impl Resampler {
             })?;
             self.produced += n as u64;
         } else {
-            let och = self.och();
-            let cap = self.fifo.len() / och;
+            let cap = self.fifo.capacity_frames();
             let have = self.fifo_len();
             if have + n > cap {
                 return Err(Error::FrameTooLarge {
@@ -521,15 +470,19 @@ impl Resampler {
                     frames: n,
                 });
             }
-            self.compact_fifo();
-            let end = self.fifo_end;
             let mixer = if self.pre.is_identity() {
                 &self.post
             } else {
                 &self.pre
             };
-            mixer.apply(input.samples(), &mut self.fifo[end * och..(end + n) * och]);
-            self.fifo_end += n;
+            // Cannot fail: checked just above.
+            let slot = self.fifo.spare_mut(n).map_err(|_| Error::Buffer {
+                what: "output fifo",
+            })?;
+            mixer.apply(input.samples(), slot);
+            self.fifo.commit(n).map_err(|_| Error::Buffer {
+                what: "output fifo",
+            })?;
             self.produced += n as u64;
         }
         if self.base_pts.is_none() {
@@ -564,7 +517,7 @@ impl Resampler {
             let full_chunk = self
                 .rs
                 .as_ref()
-                .is_some_and(|r| self.pend_end - self.pend_start >= r.input_frames_next());
+                .is_some_and(|r| self.pending.frames() >= r.input_frames_next());
             if (full_chunk || more) && self.process_chunk()? {
                 continue;
             }
@@ -612,7 +565,7 @@ impl AudioStage for Resampler {
         let need_out = self.frame_len - have + self.trim_left;
         let per_chunk = rs.output_frames_next().max(1);
         let chunks = need_out.div_ceil(per_chunk);
-        let pending = self.pend_end - self.pend_start;
+        let pending = self.pending.frames();
         (chunks * rs.input_frames_next())
             .saturating_sub(pending)
             .max(1)
@@ -640,10 +593,8 @@ impl AudioStage for Resampler {
         if let Some(rs) = self.rs.as_mut() {
             rs.reset();
         }
-        self.pend_start = 0;
-        self.pend_end = 0;
-        self.fifo_start = 0;
-        self.fifo_end = 0;
+        self.pending.clear();
+        self.fifo.clear();
         self.trim_left = self.delay;
         self.in_total = 0;
         self.produced = 0;
