@@ -2,24 +2,9 @@
 //! ([`Preloaded`], so file I/O is excluded), `Throughput::Elements(samples)` (interleaved).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use voxflow_core::{AudioFrame, AudioSource};
 use voxflow_decode::{DecoderConfig, Preloaded};
-
-fn media_dir() -> Option<PathBuf> {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let cand = dir.join("../shared/data/media");
-        if cand.is_dir() {
-            return Some(cand);
-        }
-        if !dir.pop() {
-            return None;
-        }
-    }
-}
 
 fn decode_all(pre: &Preloaded) -> usize {
     let mut d = pre.decoder(DecoderConfig::default()).unwrap();
@@ -32,8 +17,7 @@ fn decode_all(pre: &Preloaded) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let Some(dir) = media_dir() else {
-        println!("decode bench skipped: ../shared/data/media not found");
+    let Some(dir) = voxflow_testkit::data::shared_data("media") else {
         return;
     };
     for (group, file) in [

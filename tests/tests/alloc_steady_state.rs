@@ -3,14 +3,11 @@
 //!
 //! The main thread only reads atomics and sleeps while it measures, so every allocation counted
 //! in the window comes from the pipeline's threads. The counter is process-wide, so the tests
-//! take [`SERIAL`] to run one at a time (the test harness runs them on parallel threads, and
+//! take `exclusive()` to run one at a time (the test harness runs them on parallel threads, and
 //! one test's setup would otherwise be counted in the other's window).
-#![allow(unsafe_code)] // the counting allocator; the one measured need for `unsafe`
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use voxflow_decode::testing::{WavEncoding, wav_bytes};
@@ -18,45 +15,11 @@ use voxflow_decode::{Decoder, DecoderConfig, Preloaded};
 use voxflow_pipeline::sinks::NullSink;
 use voxflow_pipeline::{Link, Overflow, Pipeline};
 use voxflow_resample::{FrameSize, Preset, Resampler, ResamplerConfig};
-
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every method forwards to the system allocator with the caller's arguments unchanged;
-// the only addition is a relaxed atomic increment, which cannot allocate or unwind.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use voxflow_testkit::alloc::{CountingAlloc, Window, exclusive};
+use voxflow_testkit::data::shared_data;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Held by each test for its whole run: one measurement in the process at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    // A test that failed while holding the lock poisons it; the others still run.
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
+static ALLOC: CountingAlloc = CountingAlloc;
 
 /// 60 s of a 44.1 kHz stereo test signal as an in-memory WAV.
 fn wav(enc: WavEncoding) -> Arc<[u8]> {
@@ -96,17 +59,17 @@ fn measure(decoder: Decoder, preset: Preset, out_rate: u32, window: u64) -> (u64
     };
     // Warm-up: the first frames may size internal buffers (decoder packets, FFT plans).
     wait_for(100);
-    let (a0, d0) = (ALLOCS.load(Ordering::SeqCst), link.delivered());
+    let (counted, d0) = (Window::start(), link.delivered());
     wait_for(d0 + window);
-    let (a1, d1) = (ALLOCS.load(Ordering::SeqCst), link.delivered());
+    let (allocs, d1) = (counted.allocs().all_threads, link.delivered());
     let report = running.wait().unwrap();
     assert_eq!(report.dropped(), 0);
-    (d1 - d0, a1 - a0)
+    (d1 - d0, allocs)
 }
 
 #[test]
 fn decode_wav_resample_ring_sink_allocates_nothing_per_frame() {
-    let _serial = serial();
+    let _one_at_a_time = exclusive();
     for enc in [WavEncoding::S16, WavEncoding::S24, WavEncoding::F32] {
         for (preset, rate) in [
             (Preset::High, 48_000),
@@ -128,12 +91,12 @@ fn decode_wav_resample_ring_sink_allocates_nothing_per_frame() {
 
 #[test]
 fn decode_real_wav_file_allocates_nothing_per_frame() {
-    let _serial = serial();
-    let Some(data) = voxflow_tests::shared_data() else {
+    let _one_at_a_time = exclusive();
+    let Some(path) = shared_data("media/speech_44k1_stereo_10s.wav") else {
         return;
     };
     // A real file read through the filesystem (not preloaded): 10 s, 500 frames of 20 ms.
-    let decoder = Decoder::open(data.join("media/speech_44k1_stereo_10s.wav")).unwrap();
+    let decoder = Decoder::open(path).unwrap();
     let (frames, allocs) = measure(decoder, Preset::High, 48_000, 350);
     println!("file: {allocs} allocations over {frames} frames");
     assert!(frames >= 350);
@@ -145,22 +108,22 @@ fn decode_real_wav_file_allocates_nothing_per_frame() {
 /// freshly allocated `Box<[u8]>`, so the count is about one allocation per 20 ms packet.
 #[test]
 fn decode_ogg_opus_allocates_only_symphonias_packets() {
-    let _serial = serial();
-    let Some(data) = voxflow_tests::shared_data() else {
+    let _one_at_a_time = exclusive();
+    let Some(path) = shared_data("media/speech_48k_stereo.opus") else {
         return;
     };
-    let pre = Preloaded::read(data.join("media/speech_48k_stereo.opus")).unwrap();
+    let pre = Preloaded::read(path).unwrap();
     let mut dec = pre.decoder(DecoderConfig::default()).unwrap();
     let mut frame = voxflow_core::AudioFrame::with_capacity(dec.format(), dec.frame_len());
     for _ in 0..100 {
         assert!(dec.next_frame(&mut frame).unwrap());
     }
     let (packets0, frames) = (dec.stats().packets_decoded, 1_500u64);
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let window = Window::start();
     for _ in 0..frames {
         assert!(dec.next_frame(&mut frame).unwrap());
     }
-    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let allocs = window.allocs().all_threads;
     let packets = dec.stats().packets_decoded - packets0;
     println!(
         "ogg opus: {allocs} allocations over {frames} frames of 20 ms ({packets} packets): \

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use voxflow_core::{AudioFrame, AudioSource as _};
 use voxflow_decode::{Decoder, Error};
+use voxflow_testkit::{data::shared_data, tools::tool};
 
 fn make(src: &Path, codec: &str, ext: &str) -> PathBuf {
     let out =
@@ -35,11 +36,12 @@ fn frames_of(path: &Path) -> Result<(u64, Decoder), Error> {
 
 #[test]
 fn matroska_and_webm_inputs() {
-    let (Some(data), Some(_)) = (voxflow_tests::shared_data(), voxflow_tests::tool("ffmpeg"))
-    else {
+    let (Some(src), Some(_)) = (
+        shared_data("media/speech_44k1_stereo_10s.wav"),
+        tool("ffmpeg"),
+    ) else {
         return;
     };
-    let src = data.join("media/speech_44k1_stereo_10s.wav");
     for (codec, ext) in [("flac", "mkv"), ("pcm_s16le", "mkv")] {
         let f = make(&src, codec, ext);
         let (n, dec) = frames_of(&f).unwrap();

@@ -6,16 +6,16 @@
 
 use voxflow_core::AudioFrame;
 use voxflow_decode::Decoder;
+use voxflow_testkit::data::shared_data;
 use voxflow_vad::eval::{Counts, read_labels, run_model};
 use voxflow_vad::wav::read_wav;
 use voxflow_vad::{ModelKind, Vad, VadConfig};
 
 #[test]
 fn decoded_48k_stereo_scores_like_the_16k_file() {
-    let Some(data) = voxflow_tests::shared_data() else {
+    let Some(vad_dir) = shared_data("vad") else {
         return;
     };
-    let vad_dir = data.join("vad");
     let labels = read_labels(&vad_dir.join("labels/06_music_10dB.csv")).unwrap();
 
     // 48 kHz stereo FLAC, streamed.

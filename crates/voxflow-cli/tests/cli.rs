@@ -8,6 +8,7 @@ use serde_json::Value;
 
 mod common;
 use common::{json_of, scratch_dir, voxflow};
+use voxflow_testkit::data::shared_data;
 
 /// Sample frames in a WAV file, from its header (data chunk size / block align).
 fn wav_frames(path: &Path) -> (u32, u16, u64) {
@@ -74,7 +75,7 @@ fn demo_runs_on_the_embedded_clip() {
 
 #[test]
 fn decode_reports_every_shared_format() {
-    let Some(data) = voxflow_tests::shared_data() else {
+    let Some(media) = shared_data("media") else {
         return;
     };
     for (file, frames) in [
@@ -86,7 +87,7 @@ fn decode_reports_every_shared_format() {
         ("speech_48k_stereo.opus", 2_880_000),
         ("word_nn_48k.opus", 48_538),
     ] {
-        let path = data.join("media").join(file);
+        let path = media.join(file);
         let v = json_of(&voxflow(&[
             "decode",
             path.to_str().unwrap(),
@@ -104,11 +105,10 @@ fn decode_reports_every_shared_format() {
 
 #[test]
 fn decode_and_resample_write_wav_files_of_the_right_length() {
-    let Some(data) = voxflow_tests::shared_data() else {
+    let Some(input) = shared_data("media/speech_44k1_stereo_10s.wav") else {
         return;
     };
     let dir = scratch_dir("cli");
-    let input = data.join("media/speech_44k1_stereo_10s.wav");
     let out = dir.join("16k.wav");
     let v = json_of(&voxflow(&[
         "resample",
@@ -144,10 +144,9 @@ fn decode_and_resample_write_wav_files_of_the_right_length() {
 
 #[test]
 fn info_describes_a_file() {
-    let Some(data) = voxflow_tests::shared_data() else {
+    let Some(path) = shared_data("media/speech_44k1_stereo.flac") else {
         return;
     };
-    let path = data.join("media/speech_44k1_stereo.flac");
     let v = json_of(&voxflow(&["info", path.to_str().unwrap(), "--json"]));
     assert_eq!(v["container"], "flac");
     assert_eq!(v["rate"], 44_100);
@@ -159,10 +158,9 @@ fn info_describes_a_file() {
 
 #[test]
 fn opus_files_are_described_and_decoded() {
-    let Some(data) = voxflow_tests::shared_data() else {
+    let Some(path) = shared_data("media/speech_48k_stereo.opus") else {
         return;
     };
-    let path = data.join("media/speech_48k_stereo.opus");
     let v = json_of(&voxflow(&["info", path.to_str().unwrap(), "--json"]));
     assert_eq!(
         (v["container"].as_str(), v["codec"].as_str()),
@@ -230,10 +228,11 @@ fn bad_input_fails_with_a_clear_message() {
 
 #[test]
 fn vad_turns_and_eval_commands() {
-    let Some(data) = voxflow_tests::shared_data() else {
+    let (Some(turns), Some(vad_set)) =
+        (shared_data("media/turns_48k_mono.wav"), shared_data("vad"))
+    else {
         return;
     };
-    let turns = data.join("media/turns_48k_mono.wav");
     let v = json_of(&voxflow(&["turns", turns.to_str().unwrap(), "--json"]));
     let list = v["turns"].as_array().unwrap();
     assert_eq!(list.len(), 3, "{v}");
@@ -248,11 +247,7 @@ fn vad_turns_and_eval_commands() {
     for s in segs {
         assert!(s["start_s"].as_f64() < s["end_s"].as_f64());
     }
-    let v = json_of(&voxflow(&[
-        "vad-eval",
-        data.join("vad").to_str().unwrap(),
-        "--json",
-    ]));
+    let v = json_of(&voxflow(&["vad-eval", vad_set.to_str().unwrap(), "--json"]));
     for k in [
         "pooled",
         "fpr_nonspeech",

@@ -6,11 +6,12 @@
 use std::process::Command;
 
 mod common;
-use common::{have, json_of, media, scratch_dir, voxflow};
+use common::{json_of, scratch_dir, voxflow};
+use voxflow_testkit::{data::shared_data, tools::have};
 
 #[test]
 fn encode_writes_an_ogg_opus_file_other_tools_accept() {
-    let Some(input) = media("speech_44k1_stereo_10s.wav") else {
+    let Some(input) = shared_data("media/speech_44k1_stereo_10s.wav") else {
         return;
     };
     let dir = scratch_dir("encode");
@@ -110,7 +111,7 @@ fn encode_writes_an_ogg_opus_file_other_tools_accept() {
 
 #[test]
 fn encode_options_and_errors() {
-    let Some(input) = media("speech_44k1_stereo_10s.wav") else {
+    let Some(input) = shared_data("media/speech_44k1_stereo_10s.wav") else {
         return;
     };
     let dir = scratch_dir("encode-opts");
@@ -170,7 +171,7 @@ fn encode_options_and_errors() {
 
 #[test]
 fn rtp_dump_prints_consecutive_packets_and_the_first_packet_time() {
-    let Some(input) = media("speech_44k1_stereo_10s.wav") else {
+    let Some(input) = shared_data("media/speech_44k1_stereo_10s.wav") else {
         return;
     };
     let r = voxflow(&["rtp", input.to_str().unwrap(), "--dump", "--seconds", "1"]);
@@ -227,7 +228,7 @@ fn rtp_dump_prints_consecutive_packets_and_the_first_packet_time() {
 
 #[test]
 fn rtp_json_report_as_fast_as_possible() {
-    let Some(input) = media("speech_44k1_stereo_10s.wav") else {
+    let Some(input) = shared_data("media/speech_44k1_stereo_10s.wav") else {
         return;
     };
     let v = json_of(&voxflow(&[

@@ -11,6 +11,7 @@ mod error;
 mod opus;
 mod pcm;
 mod source;
+#[cfg(feature = "lab")]
 pub mod testing;
 mod timeline;
 mod wav;
@@ -19,3 +20,5 @@ pub use config::{DecoderConfig, MAX_FRAME_DURATION};
 pub use decoder::{DecodeStats, Decoder, StreamInfo};
 pub use error::Error;
 pub use source::Preloaded;
+// The `voxflow-core` items this crate's API takes and returns, so it can be used alone.
+pub use voxflow_core::{AudioFormat, AudioFrame, AudioSource, MediaTime};

@@ -1,15 +1,14 @@
 //! Untrusted input: typed errors, never a panic; corrupt packets are skipped and counted.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use common::*;
 use proptest::prelude::*;
 use voxflow_core::AudioFrame;
 use voxflow_decode::testing::{WavEncoding, wav_bytes};
 use voxflow_decode::{Decoder, DecoderConfig, Error};
+use voxflow_testkit::data::shared_data;
 
 /// Outcome of decoding `bytes` completely: Ok(sample frames) or the first stop error.
 /// A panic inside is turned into a test failure that names the input.
@@ -96,7 +95,7 @@ fn random_bytes_are_an_unknown_format() {
 
 #[test]
 fn truncated_files_deliver_what_is_there() {
-    if media_dir().is_none() {
+    if shared_data("media").is_none() {
         return;
     }
     for name in [
@@ -108,7 +107,7 @@ fn truncated_files_deliver_what_is_there() {
         #[cfg(feature = "opus")]
         "speech_48k_stereo.opus",
     ] {
-        let full = std::fs::read(media(name).unwrap()).unwrap();
+        let full = std::fs::read(shared_data(&format!("media/{name}")).unwrap()).unwrap();
         for frac in [0.0005, 0.01, 0.25, 0.5, 0.999] {
             let cut = ((full.len() as f64) * frac) as usize;
             let part = full[..cut].to_vec();
@@ -131,7 +130,7 @@ fn truncated_files_deliver_what_is_there() {
 
 #[test]
 fn flipped_bytes_are_skipped_and_counted() {
-    if media_dir().is_none() {
+    if shared_data("media").is_none() {
         return;
     }
     for name in [
@@ -139,7 +138,7 @@ fn flipped_bytes_are_skipped_and_counted() {
         "speech_44k1_stereo.mp3",
         "speech_44k1_stereo.ogg",
     ] {
-        let mut bytes = std::fs::read(media(name).unwrap()).unwrap();
+        let mut bytes = std::fs::read(shared_data(&format!("media/{name}")).unwrap()).unwrap();
         let len = bytes.len();
         let mut rng = Lcg(42);
         // Ten bursts of 16 flipped bytes across the middle of the file.
@@ -169,7 +168,7 @@ fn flipped_bytes_are_skipped_and_counted() {
 
 #[test]
 fn reported_corrupt_packets_are_skippable() {
-    let Some(p) = media("speech_44k1_stereo.flac") else {
+    let Some(p) = shared_data("media/speech_44k1_stereo.flac") else {
         return;
     };
     let mut bytes = std::fs::read(p).unwrap();
@@ -243,7 +242,7 @@ fn small_real_files() -> Vec<Vec<u8>> {
         wav_bytes(WavEncoding::F32, 16000, 1, &[0.5; 300]),
         wav_bytes(WavEncoding::S24, 48000, 1, &[-0.5; 300]),
     ];
-    if let Some(dir) = media_dir() {
+    if let Some(dir) = shared_data("media") {
         for name in [
             "speech_44k1_stereo.mp3",
             "speech_44k1_stereo.flac",

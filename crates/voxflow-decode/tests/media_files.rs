@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use voxflow_core::{AudioFrame, AudioSource, MediaTime};
 use voxflow_decode::{Decoder, DecoderConfig, Error, Preloaded};
+use voxflow_testkit::data::shared_data;
 
 /// (file, sample frames expected from a full decode, what the container announces).
 const FILES: &[(&str, u64, u64)] = &[
@@ -30,7 +31,7 @@ const FILES: &[(&str, u64, u64)] = &[
 
 #[test]
 fn every_file_decodes_to_its_length_in_fixed_frames() {
-    if media_dir().is_none() {
+    if shared_data("media").is_none() {
         return;
     }
     for &(name, expect, announced) in FILES {
@@ -76,7 +77,7 @@ fn every_file_decodes_to_its_length_in_fixed_frames() {
 
 #[test]
 fn stream_info_is_filled() {
-    let Some(p) = media("speech_44k1_stereo.flac") else {
+    let Some(p) = shared_data("media/speech_44k1_stereo.flac") else {
         return;
     };
     let d = Decoder::open(p).unwrap();
@@ -90,14 +91,14 @@ fn stream_info_is_filled() {
     assert!(i.seekable);
     assert_eq!(d.name(), "decode");
     assert_eq!(d.max_frames(), 882);
-    let mp3 = Decoder::open(media("speech_44k1_stereo.mp3").unwrap()).unwrap();
+    let mp3 = Decoder::open(shared_data("media/speech_44k1_stereo.mp3").unwrap()).unwrap();
     assert_eq!(mp3.info().encoder_delay, Some(1105));
     assert_eq!(mp3.info().encoder_padding, Some(191));
 }
 
 #[test]
 fn gapless_off_keeps_delay_and_padding() {
-    let Some(p) = media("speech_44k1_stereo.mp3") else {
+    let Some(p) = shared_data("media/speech_44k1_stereo.mp3") else {
         return;
     };
     let mut d = Decoder::open_with(&p, DecoderConfig::default().with_gapless(false)).unwrap();
@@ -113,7 +114,9 @@ fn gapless_off_keeps_delay_and_padding() {
 #[test]
 fn opus_is_a_typed_unsupported_error() {
     for name in ["speech_48k_stereo.opus", "word_nn_48k.opus"] {
-        let Some(p) = media(name) else { return };
+        let Some(p) = shared_data(&format!("media/{name}")) else {
+            return;
+        };
         match Decoder::open(p) {
             Err(Error::Unsupported { codec, .. }) => assert_eq!(codec, "opus"),
             other => panic!("{name}: expected Unsupported, got {other:?}"),
@@ -124,7 +127,9 @@ fn opus_is_a_typed_unsupported_error() {
 /// Open + first frame, best and median of several runs, per format.
 #[test]
 fn first_frame_is_fast() {
-    let Some(dir) = media_dir() else { return };
+    let Some(dir) = shared_data("media") else {
+        return;
+    };
     let limit = if cfg!(debug_assertions) {
         Duration::from_millis(100)
     } else {
@@ -166,7 +171,7 @@ fn frame_at(samples: &[f32], channels: usize, frame: usize, n: usize) -> &[f32] 
 
 #[test]
 fn seek_is_sample_accurate() {
-    if media_dir().is_none() {
+    if shared_data("media").is_none() {
         return;
     }
     // (file, exact samples expected after the seek?)
@@ -180,7 +185,7 @@ fn seek_is_sample_accurate() {
     for (name, exact) in cases {
         let (dec0, _, linear) = decode_path(name).unwrap();
         let ch = usize::from(dec0.format().channels);
-        let mut d = Decoder::open(media(name).unwrap()).unwrap();
+        let mut d = Decoder::open(shared_data(&format!("media/{name}")).unwrap()).unwrap();
         let mut f = AudioFrame::with_capacity(d.format(), d.frame_len());
         // Read a little first, so the seek goes backwards and forwards.
         for _ in 0..10 {
@@ -247,7 +252,7 @@ impl std::io::Read for Pipe {
 
 #[test]
 fn non_seekable_stream_gives_the_same_samples() {
-    if media_dir().is_none() {
+    if shared_data("media").is_none() {
         return;
     }
     for name in [
@@ -257,7 +262,7 @@ fn non_seekable_stream_gives_the_same_samples() {
         "speech_44k1_stereo_10s.wav",
     ] {
         let (_, _, linear) = decode_path(name).unwrap();
-        let file = std::fs::File::open(media(name).unwrap()).unwrap();
+        let file = std::fs::File::open(shared_data(&format!("media/{name}")).unwrap()).unwrap();
         let ext = name.rsplit('.').next();
         let mut d = Decoder::from_stream(Pipe(file), ext, DecoderConfig::default()).unwrap();
         assert!(!d.info().seekable);
@@ -271,7 +276,7 @@ fn non_seekable_stream_gives_the_same_samples() {
         ));
     }
     // Forward seek on a stream.
-    let file = std::fs::File::open(media("speech_44k1_stereo.flac").unwrap()).unwrap();
+    let file = std::fs::File::open(shared_data("media/speech_44k1_stereo.flac").unwrap()).unwrap();
     let mut d = Decoder::from_stream(Pipe(file), None, DecoderConfig::default()).unwrap();
     assert_eq!(
         d.seek(MediaTime::from_millis(2000)).unwrap(),
@@ -284,7 +289,7 @@ fn non_seekable_stream_gives_the_same_samples() {
 
 #[test]
 fn m4a_from_a_stream_is_an_error_not_a_panic() {
-    let Some(p) = media("speech_44k1_stereo.m4a") else {
+    let Some(p) = shared_data("media/speech_44k1_stereo.m4a") else {
         return;
     };
     // The moov box is at the end: a forward-only reader cannot reach it before mdat.
@@ -302,7 +307,7 @@ fn m4a_from_a_stream_is_an_error_not_a_panic() {
 
 #[test]
 fn preloaded_gives_independent_identical_streams() {
-    let Some(p) = media("speech_44k1_stereo.mp3") else {
+    let Some(p) = shared_data("media/speech_44k1_stereo.mp3") else {
         return;
     };
     let pre = Preloaded::read(&p).unwrap();
@@ -342,7 +347,7 @@ fn preloaded_gives_independent_identical_streams() {
 
 #[test]
 fn decoder_is_a_send_boxed_source() {
-    let Some(p) = media("prompt_8k_mono.wav") else {
+    let Some(p) = shared_data("media/prompt_8k_mono.wav") else {
         return;
     };
     let src: Box<dyn AudioSource> = Box::new(Decoder::open(p).unwrap());
@@ -362,7 +367,7 @@ fn decoder_is_a_send_boxed_source() {
 
 #[test]
 fn read_does_not_grow_the_output_frame() {
-    let Some(p) = media("speech_44k1_stereo.ogg") else {
+    let Some(p) = shared_data("media/speech_44k1_stereo.ogg") else {
         return;
     };
     let mut d = Decoder::open(p).unwrap();
@@ -385,7 +390,9 @@ fn read_does_not_grow_the_output_frame() {
 #[test]
 #[ignore]
 fn decode_speed() {
-    let Some(dir) = media_dir() else { return };
+    let Some(dir) = shared_data("media") else {
+        return;
+    };
     for &(name, ..) in FILES {
         let pre = Preloaded::read(dir.join(name)).unwrap();
         let mut best = Duration::MAX;

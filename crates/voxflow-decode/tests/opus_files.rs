@@ -13,6 +13,7 @@ use common::*;
 use voxflow_core::{AudioFormat, AudioFrame, MediaTime, Packet};
 use voxflow_decode::{Decoder, DecoderConfig, Error};
 use voxflow_encode::{EncoderConfig, OggOpusWriter, OpusEncoder, OpusHead};
+use voxflow_testkit::{data::shared_data, tools::tool};
 
 /// (file, sample frames `opusdec` writes, channels).
 const OPUS_FILES: &[(&str, u64, u16)] = &[
@@ -36,7 +37,7 @@ fn rms(s: &[f32]) -> f64 {
 
 #[test]
 fn shared_opus_files_decode_to_their_length_in_fixed_frames() {
-    if media_dir().is_none() {
+    if shared_data("media").is_none() {
         return;
     }
     for &(name, expect, channels) in OPUS_FILES {
@@ -68,7 +69,7 @@ fn shared_opus_files_decode_to_their_length_in_fixed_frames() {
 
 #[test]
 fn gapless_off_keeps_pre_skip_and_end_padding() {
-    let Some(p) = media("word_nn_48k.opus") else {
+    let Some(p) = shared_data("media/word_nn_48k.opus") else {
         return;
     };
     let mut d = Decoder::open_with(&p, DecoderConfig::default().with_gapless(false)).unwrap();
@@ -100,7 +101,7 @@ fn opusdec(path: &Path, tag: &str) -> Vec<f32> {
 
 #[test]
 fn samples_match_opusdec() {
-    let (Some(dir), Some(_)) = (media_dir(), tool("opusdec")) else {
+    let (Some(dir), Some(_)) = (shared_data("media"), tool("opusdec")) else {
         return;
     };
     for &(name, expect, channels) in OPUS_FILES {
@@ -145,7 +146,7 @@ fn ffmpeg(args: &[&std::ffi::OsStr]) {
 
 #[test]
 fn webm_opus_from_ffmpeg() {
-    let (Some(dir), Some(_)) = (media_dir(), tool("ffmpeg")) else {
+    let (Some(dir), Some(_)) = (shared_data("media"), tool("ffmpeg")) else {
         return;
     };
     // 10 s at 44.1 kHz: 480 000 frames at 48 kHz.
@@ -421,7 +422,7 @@ fn truncated_and_flipped_opus_files_never_panic() {
 /// 23–61 dB SNR against the linear decode, and from 100 ms on above 56 dB (mostly bit-exact).
 #[test]
 fn seek_is_accurate_after_pre_roll() {
-    let Some(p) = media("speech_48k_stereo.opus") else {
+    let Some(p) = shared_data("media/speech_48k_stereo.opus") else {
         return;
     };
     let (_, all) = decode_all_of(&p);
@@ -462,7 +463,7 @@ fn seek_is_accurate_after_pre_roll() {
 
 #[test]
 fn a_stream_gives_the_same_samples_as_a_file() {
-    let Some(p) = media("word_nn_48k.opus") else {
+    let Some(p) = shared_data("media/word_nn_48k.opus") else {
         return;
     };
     let (_, file) = decode_all_of(&p);
@@ -475,7 +476,9 @@ fn a_stream_gives_the_same_samples_as_a_file() {
 /// Open + first 20 ms frame of the Opus files, median of 7 (≤ 5 ms in release builds).
 #[test]
 fn first_frame_is_fast() {
-    let Some(dir) = media_dir() else { return };
+    let Some(dir) = shared_data("media") else {
+        return;
+    };
     let limit = if cfg!(debug_assertions) { 100.0 } else { 5.0 };
     for &(name, ..) in OPUS_FILES {
         let mut times: Vec<f64> = (0..7)

@@ -12,9 +12,9 @@ mod common;
 use std::io::Read;
 use std::sync::Arc;
 
-use common::media;
 use voxflow_core::{AudioFrame, MediaTime};
 use voxflow_decode::{Decoder, DecoderConfig, Error};
+use voxflow_testkit::data::shared_data;
 
 const FAST: fn() -> DecoderConfig = DecoderConfig::default;
 
@@ -288,7 +288,9 @@ fn shared_wav_files_are_bit_identical() {
         "prompt_8k_mono.wav",
         "turns_48k_mono.wav",
     ] {
-        let Some(path) = media(name) else { return };
+        let Some(path) = shared_data(&format!("media/{name}")) else {
+            return;
+        };
         let bytes = std::fs::read(&path).unwrap();
         assert_same(name, &bytes, None);
         let a = Decoder::open(&path).unwrap();

@@ -21,6 +21,10 @@ pub use ogg::{OggOpusPacket, OggOpusReader, OggOpusWriter, OpusHead};
 pub use rtp::{OPUS_RTP_CLOCK, PacketizerConfig, RtpOpusPacketizer};
 pub use sinks::{OggOpusSink, RtpSink};
 pub use toc::{Bandwidth, Mode, PacketInfo, TocError, parse_packet};
+// The `voxflow-core` items this crate's API takes and returns, so it can be used alone.
+pub use voxflow_core::{
+    AudioFormat, AudioFrame, MediaTime, Packet, PacketDecoder, PacketSink, PacketStage, RtpInfo,
+};
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use voxflow_testkit::tools::have;
+
 use std::time::Instant;
 
 use common::{encode_all, fmt, metrics};
@@ -304,7 +306,7 @@ fn speech_quality_and_interop() {
 
 /// Encodes the same speech with opusenc (VoIP-equivalent settings) and measures its LSD.
 fn opusenc_lsd(pcm: &[f32]) -> Option<f64> {
-    if !common::have_tool("opusenc") || !common::have_tool("opusdec") {
+    if !have("opusenc") || !have("opusdec") {
         return None;
     }
     let wav = common::tmp("q_in.wav");

@@ -4,6 +4,9 @@
 
 mod common;
 
+use voxflow_testkit::data::shared_data;
+use voxflow_testkit::tools::have;
+
 use std::process::Command;
 
 use common::encode_all;
@@ -42,10 +45,7 @@ fn ffmpeg_frames(path: &std::path::Path) -> usize {
 
 #[test]
 fn our_files_play_at_the_right_length_in_opus_tools_and_ffmpeg() {
-    if !(common::have_tool("opusdec")
-        && common::have_tool("opusinfo")
-        && common::have_tool("ffmpeg"))
-    {
+    if !(have("opusdec") && have("opusinfo") && have("ffmpeg")) {
         return;
     }
     for &backend in Backend::available() {
@@ -92,27 +92,24 @@ fn our_files_play_at_the_right_length_in_opus_tools_and_ffmpeg() {
 
 #[test]
 fn opusenc_and_shared_files_decode_with_our_reader() {
-    let Some(dir) = common::data_dir() else {
+    let Some(media) = shared_data("media") else {
         return;
     };
-    if !(common::have_tool("opusenc")
-        && common::have_tool("opusdec")
-        && common::have_tool("ffmpeg"))
-    {
+    if !(have("opusenc") && have("opusdec") && have("ffmpeg")) {
         return;
     }
     let made = common::tmp("opusenc_made.opus");
     let st = Command::new("opusenc")
         .args(["--quiet", "--bitrate", "24"])
-        .arg(dir.join("media/librivox_16k_mono.wav"))
+        .arg(media.join("librivox_16k_mono.wav"))
         .arg(&made)
         .status()
         .unwrap();
     assert!(st.success());
     let files = [
         made,
-        dir.join("media/speech_48k_stereo.opus"),
-        dir.join("media/word_nn_48k.opus"),
+        media.join("speech_48k_stereo.opus"),
+        media.join("word_nn_48k.opus"),
     ];
     for f in &files {
         let want = opusdec_frames(f, 2);

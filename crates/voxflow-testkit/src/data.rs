@@ -19,36 +19,47 @@ pub fn workspace_root() -> PathBuf {
 /// `"media"`, `"vad"` or `"media/speech_44k1_stereo_10s.wav"`; `""` is the data directory
 /// itself), or `None` with a printed reason when it does not exist.
 ///
-/// The directory is looked for beside the workspace root and, failing that, beside each of
-/// its ancestors (a checkout in a nested work tree still finds it).
+/// The directory is looked for beside each ancestor of the running package's directory
+/// (`CARGO_MANIFEST_DIR` as `cargo test` / `cargo bench` set it at run time), then beside each
+/// ancestor of the workspace root this crate was compiled in. The run-time directory comes
+/// first because several checkouts (work trees) may share one target directory, and a test
+/// binary can link a build of this crate made in another checkout.
 ///
 /// # Panics
 /// When the path does not exist and `VOXFLOW_REQUIRE_DATA=1`.
 pub fn shared_data(what: &str) -> Option<PathBuf> {
-    let root = workspace_root();
-    if let Some(found) = find(&root, what) {
+    let mut roots = Vec::with_capacity(2);
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        roots.push(PathBuf::from(dir));
+    }
+    roots.push(workspace_root());
+    if let Some(found) = roots.iter().find_map(|root| find(root, what)) {
         return Some(found);
     }
     let shown = Path::new("../shared/data").join(what);
+    let from = roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" or ");
     assert!(
         !crate::required(REQUIRE_DATA),
-        "test data {} not found from {} and {REQUIRE_DATA}=1",
-        shown.display(),
-        root.display()
+        "test data {} not found from {from} and {REQUIRE_DATA}=1",
+        shown.display()
     );
     eprintln!(
-        "skipping: test data {} not found from {} (set {REQUIRE_DATA}=1 to fail instead)",
-        shown.display(),
-        root.display()
+        "skipping: test data {} not found from {from} (set {REQUIRE_DATA}=1 to fail instead)",
+        shown.display()
     );
     None
 }
 
-/// `<dir>/shared/data/<what>` for the first ancestor `dir` of `root` (its parent first) where
+/// `<dir>/shared/data/<what>` for the first ancestor `dir` of `start` (its parent first) where
 /// it exists.
-fn find(root: &Path, what: &str) -> Option<PathBuf> {
-    let root = root.canonicalize().ok()?;
-    root.ancestors()
+fn find(start: &Path, what: &str) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    start
+        .ancestors()
         .skip(1)
         .map(|dir| dir.join("shared/data").join(what))
         .find(|p| p.exists())

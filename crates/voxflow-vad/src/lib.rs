@@ -5,16 +5,20 @@
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(feature = "lab")]
 pub mod eval;
 pub mod features;
 mod model;
 pub mod models;
 mod turn;
 mod vad;
+#[cfg(feature = "lab")]
 pub mod wav;
 
 pub use error::Error;
 pub use model::{Decision, HOP, MODEL_RATE, ModelKind, SpeechModel};
-pub use turn::{TurnConfig, TurnDetector, TurnState, turns};
+pub use turn::{Turn, TurnConfig, TurnDetector, TurnState, turns};
 pub use voxflow_core::{StageEvent, TurnEvent};
+// The `voxflow-core` items this crate's API takes and returns, so it can be used alone.
+pub use voxflow_core::{AudioFormat, AudioFrame, AudioStage, MediaTime};
 pub use vad::{Segment, Vad, VadConfig, VadFrame, segments};

@@ -1,37 +1,15 @@
-#![allow(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-//! Steady-state processing allocates nothing (counting global allocator).
+//! Steady-state processing allocates nothing (counting global allocator, on this thread: the
+//! stages run on the test's thread, so parallel tests cannot disturb the count).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use voxflow_core::{AudioFormat, AudioFrame, MediaTime};
+use voxflow_testkit::alloc::{CountingAlloc, Window};
 use voxflow_vad::{ModelKind, TurnConfig, TurnDetector, Vad, VadConfig};
 
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator, only counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static A: Counting = Counting;
+static ALLOC: CountingAlloc = CountingAlloc;
 
 fn fill(frame: &mut AudioFrame, k: usize, n: usize, ch: usize, rate: f32) {
     frame.reset(frame.format());
@@ -67,7 +45,7 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
                 fill(&mut frame, k, n, ch.into(), rate as f32);
                 vad.process(&frame, |_, _| seen += 1).unwrap();
             }
-            let before = ALLOCS.load(Ordering::Relaxed);
+            let window = Window::start();
             for k in 50..300 {
                 fill(&mut frame, k, n, ch.into(), rate as f32);
                 vad.analyze(&frame).unwrap();
@@ -75,8 +53,8 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
                     seen += usize::from(v.probability >= 0.0);
                 }
             }
-            let after = ALLOCS.load(Ordering::Relaxed);
-            assert_eq!(after - before, 0, "{model} at {rate} Hz × {ch} allocated");
+            let allocs = window.allocs().this_thread;
+            assert_eq!(allocs, 0, "{model} at {rate} Hz × {ch} allocated");
             assert!(seen > 500);
         }
     }
@@ -97,14 +75,10 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
         td.process(&frame).unwrap();
         while td.poll_turn_event().is_some() {}
     }
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let window = Window::start();
     for k in 100..400 {
         fill(&mut frame, k, 480, 1, 48_000.0);
         td.process(&frame).unwrap();
     }
-    assert_eq!(
-        ALLOCS.load(Ordering::Relaxed) - before,
-        0,
-        "turn detector allocated"
-    );
+    assert_eq!(window.allocs().this_thread, 0, "turn detector allocated");
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use voxflow_core::{AudioFormat, AudioFrame, MediaTime};
+use voxflow_testkit::data::shared_data;
 use voxflow_vad::wav::read_wav;
 use voxflow_vad::{ModelKind, Vad, VadConfig};
 
@@ -43,8 +44,8 @@ fn share(d: &[bool]) -> f64 {
 
 /// Real speech for the checks: the 16 kHz LibriVox clip (or None).
 fn speech16k() -> Option<Vec<f32>> {
-    let dir = common::data_dir("media/librivox_16k_mono.wav")?;
-    let w = read_wav(&dir.join("media/librivox_16k_mono.wav")).unwrap();
+    let path = shared_data("media/librivox_16k_mono.wav")?;
+    let w = read_wav(&path).unwrap();
     assert_eq!((w.rate, w.channels), (16_000, 1));
     Some(w.samples)
 }
@@ -133,10 +134,10 @@ fn clipping_and_dc_offset_keep_decisions_sensible() {
 
 #[test]
 fn telephone_8k_prompt() {
-    let Some(dir) = common::data_dir("media/prompt_8k_mono.wav") else {
+    let Some(path) = shared_data("media/prompt_8k_mono.wav") else {
         return;
     };
-    let w = read_wav(&dir.join("media/prompt_8k_mono.wav")).unwrap();
+    let w = read_wav(&path).unwrap();
     assert_eq!(w.rate, 8_000);
     let (p, d) = run(ModelKind::Voxflow, 8_000, &w.samples);
     assert!(p.iter().all(|v| v.is_finite()));

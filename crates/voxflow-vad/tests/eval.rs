@@ -2,7 +2,7 @@
 //! The evaluation on ../shared/data/vad (frame level, 10 ms). F1/FPR do not depend on the
 //! optimisation level; the cost assertion runs only in release builds.
 
-mod common;
+use voxflow_testkit::data::shared_data;
 
 use voxflow_vad::ModelKind;
 use voxflow_vad::eval::evaluate_dir;
@@ -12,10 +12,10 @@ include!("common/limits.rs");
 
 #[test]
 fn default_model_on_the_evaluation_set() {
-    let Some(dir) = common::data_dir("vad/labels") else {
+    let Some(dir) = shared_data("vad") else {
         return;
     };
-    let r = evaluate_dir(&dir.join("vad"), ModelKind::Voxflow).unwrap();
+    let r = evaluate_dir(&dir, ModelKind::Voxflow).unwrap();
     println!("{r}");
     assert_eq!(r.per_file.len(), 8);
     assert!(
@@ -37,14 +37,14 @@ fn default_model_on_the_evaluation_set() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "slow in debug builds; run with --release")]
 fn other_models_on_the_evaluation_set() {
-    let Some(dir) = common::data_dir("vad/labels") else {
+    let Some(dir) = shared_data("vad") else {
         return;
     };
     for m in [ModelKind::Energy, ModelKind::Earshot, ModelKind::WebRtc] {
         if !m.is_available() {
             continue;
         }
-        let r = evaluate_dir(&dir.join("vad"), m).unwrap();
+        let r = evaluate_dir(&dir, m).unwrap();
         println!("{r}\n");
         assert!(r.pooled.f1 > 0.5);
     }

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use voxflow_core::{AudioFormat, AudioFrame, MediaTime};
+use voxflow_testkit::data::shared_data;
 use voxflow_vad::wav::read_wav;
 use voxflow_vad::{
     Decision, SpeechModel, TurnConfig, TurnDetector, TurnEvent, Vad, VadConfig, turns,
@@ -202,10 +203,10 @@ fn barge_in_reports_interruption_and_played_time() {
 
 #[test]
 fn three_turns_file() {
-    let Some(dir) = common::data_dir("media/turns_48k_mono.wav") else {
+    let Some(path) = shared_data("media/turns_48k_mono.wav") else {
         return;
     };
-    let w = read_wav(&dir.join("media/turns_48k_mono.wav")).unwrap();
+    let w = read_wav(&path).unwrap();
     let fmt = AudioFormat::new(w.rate, w.channels).unwrap();
     let min_silence = Duration::from_millis(700);
     let found = turns(
@@ -320,10 +321,10 @@ fn traits_are_object_safe_and_send() {
 #[test]
 #[ignore = "reference spans are clip edges that include a DC-offset step (see speech_boundaries_without_the_dc_steps and the README)"]
 fn three_turns_file_boundaries() {
-    let Some(dir) = common::data_dir("media/turns_48k_mono.wav") else {
+    let Some(path) = shared_data("media/turns_48k_mono.wav") else {
         return;
     };
-    let w = read_wav(&dir.join("media/turns_48k_mono.wav")).unwrap();
+    let w = read_wav(&path).unwrap();
     let fmt = AudioFormat::new(w.rate, w.channels).unwrap();
     let cfg = TurnConfig {
         min_silence: Duration::from_millis(700),
@@ -423,10 +424,10 @@ fn energy_turns(x: &[f32], rate: usize, merge: usize) -> Vec<(f64, f64)> {
 /// 12.06–17.61 s (starts 30–50 ms late, ends within 20 ms).
 #[test]
 fn speech_boundaries_without_the_dc_steps() {
-    let Some(dir) = common::data_dir("media/turns_48k_mono.wav") else {
+    let Some(path) = shared_data("media/turns_48k_mono.wav") else {
         return;
     };
-    let w = read_wav(&dir.join("media/turns_48k_mono.wav")).unwrap();
+    let w = read_wav(&path).unwrap();
     assert_eq!((w.rate, w.channels), (48_000, 1));
     let reference = energy_turns(&high_pass(&w.samples, 48_000.0, 60.0), 48_000, 70);
     // The unfiltered rule reproduces the spans of shared/data/README.md (the clip edges).

@@ -5,7 +5,8 @@
 pub use voxflow_core as core;
 pub use voxflow_core::{
     AudioFormat, AudioFrame, AudioSink, AudioSource, AudioStage, Error, FramePool, MediaTime,
-    Packet, PacketStage, Reframer, Result, Trace,
+    Packet, PacketDecoder, PacketSink, PacketSource, PacketStage, Reframer, Result, RtpInfo,
+    StageEvent, Trace, TurnEvent,
 };
 
 /// Streaming decode (`voxflow-decode`): files, bytes, readers and pipes to fixed-size frames.

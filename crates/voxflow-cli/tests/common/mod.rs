@@ -1,4 +1,5 @@
-//! Helpers shared by the CLI's integration tests.
+//! Helpers specific to the CLI's integration tests (data paths and tool checks come from
+//! `voxflow-testkit`).
 #![allow(dead_code, clippy::expect_used)] // each test file uses a subset
 
 use std::path::PathBuf;
@@ -22,17 +23,6 @@ pub fn json_of(out: &Output) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
-}
-
-/// `../shared/data/media/NAME`, or `None` when the shared data is absent (see
-/// `voxflow_tests::shared_data`).
-pub fn media(name: &str) -> Option<PathBuf> {
-    voxflow_tests::shared_data().map(|d| d.join("media").join(name))
-}
-
-/// True when `tool` is installed (see `voxflow_tests::tool`).
-pub fn have(tool: &str) -> bool {
-    voxflow_tests::tool(tool).is_some()
 }
 
 /// A fresh scratch directory for one test, unique per process: `<tmp>/voxflow-TAG-PID`.

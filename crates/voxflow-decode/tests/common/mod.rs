@@ -1,4 +1,5 @@
-//! Shared helpers for the integration tests.
+//! Helpers specific to the decoder's integration tests (data paths and tool checks come from
+//! `voxflow-testkit`).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -10,30 +11,6 @@ use std::path::PathBuf;
 
 use voxflow_core::AudioFrame;
 use voxflow_decode::{Decoder, DecoderConfig};
-
-/// `../shared/data/media` from the repository root, or `None` (with a printed reason) when it
-/// is absent and `VOXFLOW_REQUIRE_DATA` is not set.
-pub fn media_dir() -> Option<PathBuf> {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let cand = dir.join("../shared/data/media");
-        if cand.is_dir() {
-            return Some(cand);
-        }
-        if !dir.pop() {
-            break;
-        }
-    }
-    if std::env::var("VOXFLOW_REQUIRE_DATA").as_deref() == Ok("1") {
-        panic!("VOXFLOW_REQUIRE_DATA=1 but ../shared/data/media was not found");
-    }
-    eprintln!("skipping: ../shared/data/media not found");
-    None
-}
-
-pub fn media(name: &str) -> Option<PathBuf> {
-    media_dir().map(|d| d.join(name))
-}
 
 /// Every frame of a decoder: (pts ticks, frames) per frame, and all samples.
 pub fn drain(dec: &mut Decoder) -> (Vec<(i64, usize)>, Vec<f32>) {
@@ -55,27 +32,10 @@ pub fn drain(dec: &mut Decoder) -> (Vec<(i64, usize)>, Vec<f32>) {
 }
 
 pub fn decode_path(name: &str) -> Option<(Decoder, Vec<(i64, usize)>, Vec<f32>)> {
-    let p = media(name)?;
+    let p = voxflow_testkit::data::shared_data(&format!("media/{name}"))?;
     let mut dec = Decoder::open_with(&p, DecoderConfig::default()).unwrap();
     let (m, s) = drain(&mut dec);
     Some((dec, m, s))
-}
-
-/// `Some(name)` when the external program `name` can be started, else `None` with a printed
-/// reason (a failure when `VOXFLOW_REQUIRE_TOOLS=1`).
-pub fn tool(name: &str) -> Option<&str> {
-    if std::process::Command::new(name)
-        .arg("--help")
-        .output()
-        .is_ok()
-    {
-        return Some(name);
-    }
-    if std::env::var("VOXFLOW_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("VOXFLOW_REQUIRE_TOOLS=1 but {name} is not installed");
-    }
-    eprintln!("skipping: {name} is not installed");
-    None
 }
 
 /// A fresh path in the temp directory for this test process.

@@ -1,4 +1,5 @@
-//! Shared test support: data paths, external tools, speech loading.
+//! Test support specific to the codec tests: speech loading, encoding, loss masks (data paths
+//! and tool checks come from `voxflow-testkit`).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod metrics;
@@ -6,47 +7,11 @@ pub mod metrics;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use voxflow_testkit::data::shared_data;
+use voxflow_testkit::tools::have;
+
 use voxflow_core::{AudioFormat, AudioFrame, MediaTime, Packet};
 use voxflow_encode::{EncoderConfig, OpusEncoder};
-
-/// `../shared/data` from the repository root, or None (printing why) when absent.
-pub fn data_dir() -> Option<PathBuf> {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let cand = dir.join("../shared/data");
-        if cand.join("media").is_dir() {
-            return Some(cand);
-        }
-        if !dir.pop() {
-            break;
-        }
-    }
-    if std::env::var("VOXFLOW_REQUIRE_DATA").as_deref() == Ok("1") {
-        panic!("test data ../shared/data not found and VOXFLOW_REQUIRE_DATA=1");
-    }
-    eprintln!("skipping: test data ../shared/data not found");
-    None
-}
-
-/// True when `tool` runs; otherwise prints why the test is skipped (or panics when
-/// VOXFLOW_REQUIRE_TOOLS=1).
-pub fn have_tool(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg(if tool == "ffmpeg" {
-            "-version"
-        } else {
-            "--version"
-        })
-        .output()
-        .is_ok();
-    if !ok {
-        if std::env::var("VOXFLOW_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("{tool} not found and VOXFLOW_REQUIRE_TOOLS=1");
-        }
-        eprintln!("skipping: {tool} not found (install opus-tools / ffmpeg)");
-    }
-    ok
-}
 
 pub fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("voxflow-encode-tests-{}", std::process::id()));
@@ -79,15 +44,11 @@ pub fn ffmpeg_pcm(path: &Path, rate: u32, channels: u16) -> Vec<f32> {
 
 /// 10 s of real speech at 48 kHz (mono or stereo), or None when data/ffmpeg are absent.
 pub fn speech_48k(channels: u16) -> Option<Vec<f32>> {
-    let dir = data_dir()?;
-    if !have_tool("ffmpeg") {
+    let path = shared_data("media/speech_44k1_stereo_10s.wav")?;
+    if !have("ffmpeg") {
         return None;
     }
-    Some(ffmpeg_pcm(
-        &dir.join("media/speech_44k1_stereo_10s.wav"),
-        48_000,
-        channels,
-    ))
+    Some(ffmpeg_pcm(&path, 48_000, channels))
 }
 
 /// Encodes interleaved `pcm` (a short last frame is allowed) and flushes; returns packets.

@@ -1,24 +1,5 @@
-//! Shared helpers for the integration tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
-use std::path::PathBuf;
-
-/// `../shared/data` relative to the repository root, or `None` (with a printed reason) when
-/// absent; panics when absent and `VOXFLOW_REQUIRE_DATA=1`.
-pub fn data_dir(what: &str) -> Option<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for anc in manifest.ancestors() {
-        let d = anc.join("shared").join("data");
-        if d.join(what).exists() {
-            return Some(d);
-        }
-    }
-    if std::env::var("VOXFLOW_REQUIRE_DATA").as_deref() == Ok("1") {
-        panic!("test data ../shared/data/{what} is missing and VOXFLOW_REQUIRE_DATA=1");
-    }
-    eprintln!("skipping: ../shared/data/{what} not found");
-    None
-}
+//! Helpers specific to the VAD's integration tests (data paths come from `voxflow-testkit`).
+#![allow(dead_code)]
 
 /// A deterministic pseudo-random generator (xorshift).
 pub struct Rng(pub u64);
