@@ -1,4 +1,3 @@
-#![allow(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 //! `OpusDecoder` through `Box<dyn PacketDecoder>` in steady state: 200 calls of decode,
 //! concealment and FEC recovery inside a counting-allocator window.
@@ -8,41 +7,17 @@
 //! per call mono, 16 stereo, measured), so `conceal` (and `decode_fec` from a packet without
 //! FEC data, which falls back to concealment) allocates inside the codec, not in voxflow's
 //! code. Decoding allocates nothing.
-//!
-//! (The counting allocator is the pattern of `voxflow-vad/tests/alloc.rs`; switch to
-//! `voxflow-testkit` once that crate is a workspace member.)
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+//! Counted on this thread (voxflow-testkit's allocator): the decoder runs on the test's
+//! thread, so parallel tests cannot disturb the count.
 
 use voxflow_core::{AudioFrame, PacketDecoder};
 use voxflow_encode::{
     Application, Backend, EncoderConfig, MAX_PACKET_BYTES, OpusDecoder, OpusEncoder,
 };
-
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator, only counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+use voxflow_testkit::alloc::{CountingAlloc, measure};
 
 #[global_allocator]
-static A: Counting = Counting;
+static ALLOC: CountingAlloc = CountingAlloc;
 
 /// 40 packets of 20 ms of a 200 Hz tone: `silk` = VoIP at 24 kbit/s with in-band FEC (SILK
 /// mode), else Audio at 96 kbit/s (CELT mode).
@@ -106,13 +81,12 @@ fn window(dec: &mut dyn PacketDecoder, pkts: &[Vec<u8>], ops: &[Op]) -> Counts {
     for k in 0..200 {
         let p = &pkts[k % pkts.len()];
         let op = ops[k % ops.len()];
-        let before = ALLOCS.load(Ordering::Relaxed);
-        let n = match op {
+        let (n, allocs) = measure(|| match op {
             Op::Decode => dec.decode(p, &mut out).unwrap(),
             Op::Conceal => dec.conceal(per_packet, &mut out).unwrap(),
             Op::Fec => dec.decode_fec(p, per_packet, &mut out).unwrap(),
-        };
-        let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+        });
+        let allocs = allocs.this_thread;
         match op {
             Op::Decode => c.decode += allocs,
             Op::Conceal | Op::Fec => {
@@ -132,7 +106,6 @@ fn window(dec: &mut dyn PacketDecoder, pkts: &[Vec<u8>], ops: &[Op]) -> Counts {
 /// nothing; the loss calls allocate only what opus-pure's PLC does (see the top of the file),
 /// bounded here so a regression in our code (which would add per-call allocations to every
 /// kind of call) still fails. libopus (feature `libopus`) must allocate nothing at all.
-/// One test function: the allocation counter is process-wide.
 #[test]
 fn steady_state_allocations() {
     let ops = [Op::Decode, Op::Conceal, Op::Decode, Op::Fec];
