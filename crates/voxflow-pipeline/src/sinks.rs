@@ -4,7 +4,7 @@
 //! tests).
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -276,41 +276,68 @@ impl WavFormat {
             WavFormat::Float32 => 4,
         }
     }
+
+    fn spec(self, format: AudioFormat) -> hound::WavSpec {
+        let (bits_per_sample, sample_format) = match self {
+            WavFormat::Pcm16 => (16, hound::SampleFormat::Int),
+            WavFormat::Float32 => (32, hound::SampleFormat::Float),
+        };
+        hound::WavSpec {
+            channels: format.channels,
+            sample_rate: format.rate,
+            bits_per_sample,
+            sample_format,
+        }
+    }
 }
 
-/// Conversion scratch size in bytes (a multiple of 4).
-const SCRATCH: usize = 16 * 1024;
+/// The 16-bit value of a sample: scaled by 32768, rounded, clamped.
+fn to_i16(s: f32) -> i16 {
+    (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
 
-/// Writes a RIFF/WAVE file: 16-bit PCM or 32-bit float, format chosen at construction.
+/// A `hound` error as this crate's error: I/O stays I/O, the rest (which the sink's own checks
+/// rule out: format, sizes) is `Unsupported`.
+fn wav_error(e: hound::Error) -> Error {
+    match e {
+        hound::Error::IoError(e) => Error::Io(e),
+        other => Error::Unsupported(format!("WAV writer: {other}")),
+    }
+}
+
+/// Writes a RIFF/WAVE file with [`hound`]: 16-bit PCM or 32-bit float, chosen at construction.
 ///
-/// The header is written at once with placeholder sizes and patched by `finish` (via
-/// [`Seek`]); a sink dropped without `finish` patches on a best-effort basis. Samples are
-/// converted into a pre-allocated 16 KiB buffer and written through the writer (a
-/// [`BufWriter`] for [`create`](WavSink::create)), so `write` never allocates. WAV sizes are
+/// The header is written at once (by `hound`: a 44-byte `WAVE_FORMAT_PCM` header for 16-bit
+/// mono or stereo, a 68-byte `WAVE_FORMAT_EXTENSIBLE` one for float or more than two channels)
+/// and its sizes are patched by `finish` (via [`Seek`]); a sink dropped without `finish` patches
+/// on a best-effort basis. Samples go straight into the writer (a 64 KiB [`BufWriter`] for
+/// [`create`](WavSink::create)): 16-bit frames through `hound`'s reusable sample buffer, which
+/// grows only when a frame is larger than every one before, float samples one by one; so
+/// after the first frame `write` allocates nothing (`tests/alloc.rs` counts it). WAV sizes are
 /// 32-bit: a frame that would take the file past 4 GiB is refused with
 /// [`Error::Unsupported`] and nothing of it is written (what came before stays a valid file).
 ///
 /// ```
-/// use std::io::Cursor;
-/// use voxflow_core::{AudioFormat, AudioFrame, AudioSink, MediaTime};
 /// use voxflow_pipeline::sinks::{WavFormat, WavSink};
+/// use voxflow_pipeline::{AudioFormat, AudioFrame, AudioSink, MediaTime};
+/// let path = std::env::temp_dir().join(format!("voxflow-doc-{}.wav", std::process::id()));
 /// let fmt = AudioFormat::new(16_000, 1).unwrap();
-/// let mut wav = WavSink::new(Cursor::new(Vec::new()), fmt, WavFormat::Pcm16).unwrap();
+/// let mut wav = WavSink::create(&path, fmt, WavFormat::Pcm16).unwrap();
 /// let f = AudioFrame::from_interleaved(fmt, vec![0.5; 160], MediaTime::ZERO).unwrap();
 /// wav.write(&f).unwrap();
-/// let bytes = wav.into_inner().unwrap().into_inner();
+/// wav.finish().unwrap(); // patches the sizes and flushes
+/// let bytes = std::fs::read(&path).unwrap();
+/// # std::fs::remove_file(&path).unwrap();
 /// assert_eq!(bytes.len(), 44 + 320);
 /// assert_eq!(&bytes[0..4], b"RIFF");
 /// ```
 pub struct WavSink<W: Write + Seek + Send = BufWriter<File>> {
-    w: Option<W>,
+    /// `None` once finished.
+    w: Option<hound::WavWriter<W>>,
     format: AudioFormat,
     sample: WavFormat,
-    scratch: Box<[u8]>,
     data_bytes: u64,
     limit: u64,
-    header_len: u64,
-    finished: bool,
 }
 
 impl<W: Write + Seek + Send> std::fmt::Debug for WavSink<W> {
@@ -336,34 +363,30 @@ impl WavSink<BufWriter<File>> {
 }
 
 impl<W: Write + Seek + Send> WavSink<W> {
-    /// Writes the header to `w` (at its current position, normally 0).
-    pub fn new(mut w: W, format: AudioFormat, sample: WavFormat) -> Result<Self, Error> {
-        let header = header(format, sample, 0);
-        w.write_all(&header)?;
-        let header_len = header.len() as u64;
+    /// Writes the header to `w` (which must be at offset 0).
+    pub fn new(w: W, format: AudioFormat, sample: WavFormat) -> Result<Self, Error> {
+        let writer = hound::WavWriter::new(w, sample.spec(format)).map_err(wav_error)?;
+        // hound's layout: WAVE_FORMAT_PCM (44 bytes) for 16-bit mono/stereo, else
+        // WAVE_FORMAT_EXTENSIBLE (68 bytes).
+        let header_len: u64 = if format.channels > 2 || sample == WavFormat::Float32 {
+            68
+        } else {
+            44
+        };
         let block = sample.bytes() * u64::from(format.channels);
         let max = u64::from(u32::MAX) - (header_len - 8);
         Ok(WavSink {
-            w: Some(w),
+            w: Some(writer),
             format,
             sample,
-            scratch: vec![0u8; SCRATCH].into_boxed_slice(),
             data_bytes: 0,
             limit: max - max % block,
-            header_len,
-            finished: false,
         })
     }
 
     /// Bytes of sample data written so far.
     pub fn data_bytes(&self) -> u64 {
         self.data_bytes
-    }
-
-    /// Finishes the file (patching the header) and returns the writer.
-    pub fn into_inner(mut self) -> Result<W, Error> {
-        self.finalize()?;
-        self.w.take().ok_or(Error::Closed("wav writer")) // not reached: only taken here
     }
 
     #[cfg(test)]
@@ -373,63 +396,11 @@ impl<W: Write + Seek + Send> WavSink<W> {
     }
 
     fn finalize(&mut self) -> Result<(), Error> {
-        if self.finished {
-            return Ok(());
+        match self.w.take() {
+            Some(w) => w.finalize().map_err(wav_error),
+            None => Ok(()),
         }
-        self.finished = true;
-        let Some(w) = self.w.as_mut() else {
-            return Ok(());
-        };
-        let riff = u32::try_from(self.header_len - 8 + self.data_bytes).unwrap_or(u32::MAX);
-        let data = u32::try_from(self.data_bytes).unwrap_or(u32::MAX);
-        w.seek(SeekFrom::Start(4))?;
-        w.write_all(&riff.to_le_bytes())?;
-        if self.sample == WavFormat::Float32 {
-            let frames = self.data_bytes / (4 * u64::from(self.format.channels));
-            w.seek(SeekFrom::Start(FLOAT_FACT_AT))?;
-            w.write_all(&u32::try_from(frames).unwrap_or(u32::MAX).to_le_bytes())?;
-        }
-        w.seek(SeekFrom::Start(self.header_len - 4))?;
-        w.write_all(&data.to_le_bytes())?;
-        w.seek(SeekFrom::End(0))?;
-        w.flush()?;
-        Ok(())
     }
-}
-
-/// Offset of the `fact` chunk's sample-frame count in a float file.
-const FLOAT_FACT_AT: u64 = 12 + 8 + 18 + 8;
-
-/// The header, with `data` bytes of samples declared.
-fn header(format: AudioFormat, sample: WavFormat, data: u32) -> Vec<u8> {
-    let ch = format.channels;
-    let bytes = sample.bytes() as u16;
-    let (tag, fmt_len): (u16, u32) = match sample {
-        WavFormat::Pcm16 => (1, 16),
-        WavFormat::Float32 => (3, 18),
-    };
-    let mut h = Vec::with_capacity(64);
-    h.extend_from_slice(b"RIFF");
-    h.extend_from_slice(&0u32.to_le_bytes()); // patched by finish
-    h.extend_from_slice(b"WAVE");
-    h.extend_from_slice(b"fmt ");
-    h.extend_from_slice(&fmt_len.to_le_bytes());
-    h.extend_from_slice(&tag.to_le_bytes());
-    h.extend_from_slice(&ch.to_le_bytes());
-    h.extend_from_slice(&format.rate.to_le_bytes());
-    let block = u32::from(ch) * u32::from(bytes);
-    h.extend_from_slice(&(format.rate.saturating_mul(block)).to_le_bytes());
-    h.extend_from_slice(&(block as u16).to_le_bytes());
-    h.extend_from_slice(&(bytes * 8).to_le_bytes());
-    if sample == WavFormat::Float32 {
-        h.extend_from_slice(&0u16.to_le_bytes()); // cbSize
-        h.extend_from_slice(b"fact");
-        h.extend_from_slice(&4u32.to_le_bytes());
-        h.extend_from_slice(&0u32.to_le_bytes()); // patched by finish
-    }
-    h.extend_from_slice(b"data");
-    h.extend_from_slice(&data.to_le_bytes());
-    h
 }
 
 impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
@@ -444,11 +415,11 @@ impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
                 actual: frame.format(),
             });
         }
-        if self.finished {
+        let Some(w) = self.w.as_mut() else {
             return Err(Error::Closed("wav file"));
-        }
-        let bps = self.sample.bytes() as usize;
-        let bytes = (frame.samples().len() * bps) as u64;
+        };
+        let samples = frame.samples();
+        let bytes = samples.len() as u64 * self.sample.bytes();
         if self.data_bytes + bytes > self.limit {
             return Err(Error::Unsupported(format!(
                 "WAV data would reach {} bytes; the format's 32-bit sizes allow at most {}",
@@ -456,26 +427,23 @@ impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
                 self.limit
             )));
         }
-        let Some(w) = self.w.as_mut() else {
-            return Err(Error::Closed("wav file"));
-        };
-        for chunk in frame.samples().chunks(SCRATCH / bps) {
-            let n = chunk.len() * bps;
-            let buf = &mut self.scratch[..n];
-            match self.sample {
-                WavFormat::Pcm16 => {
-                    for (d, &s) in buf.chunks_exact_mut(2).zip(chunk) {
-                        let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-                        d.copy_from_slice(&v.to_le_bytes());
-                    }
+        match self.sample {
+            WavFormat::Pcm16 => {
+                // `samples.len()` fits in u32: the size check above keeps it under 2^31.
+                let n = samples.len() as u32;
+                // The spec is 16-bit integer (from `WavFormat::Pcm16`), so hound does not panic.
+                let mut out = w.get_i16_writer(n);
+                for &s in samples {
+                    out.write_sample(to_i16(s));
                 }
-                WavFormat::Float32 => {
-                    for (d, &s) in buf.chunks_exact_mut(4).zip(chunk) {
-                        d.copy_from_slice(&s.to_le_bytes());
-                    }
+                // Exactly `n` samples were written, as `flush` requires.
+                out.flush().map_err(wav_error)?;
+            }
+            WavFormat::Float32 => {
+                for &s in samples {
+                    w.write_sample(s).map_err(wav_error)?;
                 }
             }
-            w.write_all(buf)?;
         }
         self.data_bytes += bytes;
         Ok(())
@@ -486,36 +454,60 @@ impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
     }
 }
 
-impl<W: Write + Seek + Send> Drop for WavSink<W> {
-    fn drop(&mut self) {
-        let _ = self.finalize();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Cursor;
     use voxflow_core::MediaTime;
 
     fn u32_at(b: &[u8], at: usize) -> u32 {
         u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
     }
 
+    fn u16_at(b: &[u8], at: usize) -> u16 {
+        u16::from_le_bytes([b[at], b[at + 1]])
+    }
+
+    /// A fresh temp path for one test.
+    fn scratch(tag: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("voxflow-wav-{tag}-{}.wav", std::process::id()))
+    }
+
+    /// Writes `frames` through a sink made by `make` into a temp file and returns the bytes.
+    fn written(
+        tag: &str,
+        make: impl FnOnce(&Path) -> WavSink,
+        frames: &[AudioFrame],
+    ) -> (Vec<u8>, Vec<Result<(), Error>>) {
+        let path = scratch(tag);
+        let mut wav = make(&path);
+        let results = frames.iter().map(|f| wav.write(f)).collect();
+        wav.finish().unwrap();
+        assert!(matches!(wav.write(&frames[0]), Err(Error::Closed(_))));
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        (bytes, results)
+    }
+
     #[test]
     fn pcm16_header_and_samples() {
         let fmt = AudioFormat::new(8_000, 2).unwrap();
-        let mut wav = WavSink::new(Cursor::new(Vec::new()), fmt, WavFormat::Pcm16).unwrap();
         let f =
             AudioFrame::from_interleaved(fmt, vec![1.0, -1.0, 0.5, -2.0], MediaTime::ZERO).unwrap();
-        wav.write(&f).unwrap();
-        wav.finish().unwrap();
-        let b = wav.into_inner().unwrap().into_inner();
+        let (b, r) = written(
+            "pcm16",
+            |p| WavSink::create(p, fmt, WavFormat::Pcm16).unwrap(),
+            std::slice::from_ref(&f),
+        );
+        assert!(r.iter().all(Result::is_ok));
         assert_eq!(b.len(), 44 + 8);
         assert_eq!(&b[8..16], b"WAVEfmt ");
         assert_eq!(u32_at(&b, 4), 36 + 8);
+        assert_eq!(u32_at(&b, 16), 16);
+        assert_eq!(u16_at(&b, 20), 1); // WAVE_FORMAT_PCM
+        assert_eq!(u16_at(&b, 22), 2);
         assert_eq!(u32_at(&b, 24), 8_000);
         assert_eq!(u32_at(&b, 28), 8_000 * 4);
+        assert_eq!(u16_at(&b, 34), 16);
         assert_eq!(&b[36..40], b"data");
         assert_eq!(u32_at(&b, 40), 8);
         let s: Vec<i16> = b[44..]
@@ -526,61 +518,104 @@ mod tests {
     }
 
     #[test]
-    fn float_header_has_fact_and_exact_samples() {
+    fn pcm16_round_trips_every_16_bit_value_exactly() {
         let fmt = AudioFormat::new(48_000, 1).unwrap();
-        let mut wav = WavSink::new(Cursor::new(Vec::new()), fmt, WavFormat::Float32).unwrap();
-        // A frame larger than the scratch buffer, to cross chunk boundaries.
+        let all: Vec<i16> = (i16::MIN..=i16::MAX).collect();
+        // Two frames of different sizes (the sample buffer grows once, then is reused).
+        let frames: Vec<AudioFrame> = all
+            .chunks(40_000)
+            .map(|c| {
+                let x = c.iter().map(|&v| f32::from(v) / 32768.0).collect();
+                AudioFrame::from_interleaved(fmt, x, MediaTime::ZERO).unwrap()
+            })
+            .collect();
+        let (b, _) = written(
+            "exact",
+            |p| WavSink::create(p, fmt, WavFormat::Pcm16).unwrap(),
+            &frames,
+        );
+        let back: Vec<i16> = hound::WavReader::new(std::io::Cursor::new(b))
+            .unwrap()
+            .into_samples::<i16>()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(back, all);
+    }
+
+    #[test]
+    fn float_header_is_extensible_ieee_float_and_samples_exact() {
+        let fmt = AudioFormat::new(48_000, 1).unwrap();
         let samples: Vec<f32> = (0..10_000).map(|i| i as f32 / 10_000.0).collect();
         let f = AudioFrame::from_interleaved(fmt, samples.clone(), MediaTime::ZERO).unwrap();
-        wav.write(&f).unwrap();
-        let b = wav.into_inner().unwrap().into_inner();
-        assert_eq!(b.len(), 58 + 40_000);
-        assert_eq!(u32_at(&b, 16), 18);
-        assert_eq!(u16::from_le_bytes([b[20], b[21]]), 3);
-        assert_eq!(&b[38..42], b"fact");
-        assert_eq!(u32_at(&b, 46), 10_000);
-        assert_eq!(&b[50..54], b"data");
-        assert_eq!(u32_at(&b, 54), 40_000);
-        assert_eq!(u32_at(&b, 4), 50 + 40_000);
-        let back: Vec<f32> = b[58..]
+        let (b, _) = written(
+            "float",
+            |p| WavSink::create(p, fmt, WavFormat::Float32).unwrap(),
+            std::slice::from_ref(&f),
+        );
+        assert_eq!(b.len(), 68 + 40_000);
+        assert_eq!(u32_at(&b, 16), 40); // WAVEFORMATEXTENSIBLE
+        assert_eq!(u16_at(&b, 20), 0xFFFE);
+        assert_eq!(u16_at(&b, 34), 32);
+        assert_eq!(u16_at(&b, 38), 32); // valid bits
+        assert_eq!(u32_at(&b, 44), 3); // KSDATAFORMAT_SUBTYPE_IEEE_FLOAT starts 03 00 00 00
+        assert_eq!(&b[60..64], b"data");
+        assert_eq!(u32_at(&b, 64), 40_000);
+        assert_eq!(u32_at(&b, 4), 60 + 40_000);
+        let back: Vec<f32> = b[68..]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         assert_eq!(back, samples);
+        let spec = hound::WavReader::new(std::io::Cursor::new(b))
+            .unwrap()
+            .spec();
+        assert_eq!(spec.sample_format, hound::SampleFormat::Float);
     }
 
     #[test]
     fn refuses_to_pass_the_size_limit_and_stays_valid() {
         let fmt = AudioFormat::new(8_000, 1).unwrap();
-        let mut wav = WavSink::new(Cursor::new(Vec::new()), fmt, WavFormat::Pcm16)
-            .unwrap()
-            .with_limit(10);
         let f = AudioFrame::from_interleaved(fmt, vec![0.0; 4], MediaTime::ZERO).unwrap();
-        wav.write(&f).unwrap();
-        let e = wav.write(&f).unwrap_err();
+        let (b, r) = written(
+            "limit",
+            |p| {
+                WavSink::create(p, fmt, WavFormat::Pcm16)
+                    .unwrap()
+                    .with_limit(10)
+            },
+            &[f.clone(), f],
+        );
+        assert!(r[0].is_ok());
+        let e = r[1].as_ref().unwrap_err();
         assert!(matches!(e, Error::Unsupported(_)), "{e}");
         assert!(!e.is_skippable());
-        let b = wav.into_inner().unwrap().into_inner();
         assert_eq!(u32_at(&b, 40), 8);
         assert_eq!(b.len(), 44 + 8);
         // The real limit keeps the RIFF size within 32 bits.
-        let w = WavSink::new(Cursor::new(Vec::new()), fmt, WavFormat::Pcm16).unwrap();
-        assert!(w.limit + 36 <= u64::from(u32::MAX));
+        for (sample, ch, header) in [(WavFormat::Pcm16, 1, 44), (WavFormat::Float32, 6, 68)] {
+            let fmt = AudioFormat::new(8_000, ch).unwrap();
+            let w = WavSink::new(std::io::Cursor::new(Vec::new()), fmt, sample).unwrap();
+            assert!(w.limit + header - 8 <= u64::from(u32::MAX));
+            assert_eq!(w.limit % (sample.bytes() * u64::from(ch)), 0);
+        }
     }
 
     #[test]
-    fn wrong_format_is_skippable_and_create_writes_a_file() {
+    fn wrong_format_is_skippable_and_a_dropped_sink_patches_the_header() {
         let fmt = AudioFormat::new(8_000, 1).unwrap();
-        let path = std::env::temp_dir().join(format!("voxflow-wav-{}.wav", std::process::id()));
+        let path = scratch("drop");
         let mut wav = WavSink::create(&path, fmt, WavFormat::Pcm16).unwrap();
         let other = AudioFormat::new(16_000, 1).unwrap();
         let f = AudioFrame::from_interleaved(other, vec![0.0; 4], MediaTime::ZERO).unwrap();
         assert!(wav.write(&f).unwrap_err().is_skippable());
+        let f = AudioFrame::from_interleaved(fmt, vec![0.25; 6], MediaTime::ZERO).unwrap();
+        wav.write(&f).unwrap();
         drop(wav); // patched on drop
         let b = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(b.len(), 44);
-        assert_eq!(u32_at(&b, 4), 36);
+        assert_eq!(b.len(), 44 + 12);
+        assert_eq!(u32_at(&b, 4), 36 + 12);
+        assert_eq!(u32_at(&b, 40), 12);
     }
 
     #[test]
