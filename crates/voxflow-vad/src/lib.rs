@@ -18,7 +18,7 @@ pub mod wav;
 pub use error::Error;
 pub use model::{Decision, HOP, MODEL_RATE, ModelKind, SpeechModel};
 pub use turn::{Turn, TurnConfig, TurnDetector, TurnState, turns};
+pub use vad::{Segment, Vad, VadConfig, VadFrame, segments};
 // `voxflow-core`'s events, and the core items this crate's API takes and returns, so it can
 // be used alone.
-pub use vad::{Segment, Vad, VadConfig, VadFrame, segments};
 pub use voxflow_core::{AudioFormat, AudioFrame, AudioStage, MediaTime, StageEvent, TurnEvent};
