@@ -313,8 +313,8 @@ fn wav_error(e: hound::Error) -> Error {
 /// on a best-effort basis. Samples go straight into the writer (a 64 KiB [`BufWriter`] for
 /// [`create`](WavSink::create)): 16-bit frames through `hound`'s reusable sample buffer, which
 /// grows only when a frame is larger than every one before, float samples one by one; so
-/// after the first frame `write` allocates nothing (`tests/alloc.rs` counts it). WAV sizes are
-/// 32-bit: a frame that would take the file past 4 GiB is refused with
+/// after the first frame `write` allocates nothing (`tests/wav_alloc.rs` counts it). WAV sizes
+/// are 32-bit: a frame that would take the file past 4 GiB is refused with
 /// [`Error::Unsupported`] and nothing of it is written (what came before stays a valid file).
 ///
 /// ```
