@@ -54,7 +54,7 @@ impl Element {
             Element::Encoder(s) => s.name(),
             Element::Packets(s) => s.name(),
             Element::Decoder(s) => s.name(),
-            Element::Boundary(l) => l.given_name().unwrap_or("a boundary"),
+            Element::Boundary(l) => l.name().unwrap_or("a boundary"),
             Element::Tee(_) => "a tee",
         }
     }
@@ -370,12 +370,12 @@ impl PipelineBuilder {
             report_interval,
             budget,
         } = self;
-        let source = source.ok_or(Error::Config {
+        let source = source.ok_or(Error::InvalidConfig {
             what: "source",
             reason: "no source was given".into(),
         })?;
         if two_sinks {
-            return Err(Error::Config {
+            return Err(Error::InvalidConfig {
                 what: "sink",
                 reason: "two sinks were given for one chain: use one, or a tee for a second"
                     .into(),
@@ -401,7 +401,7 @@ impl PipelineBuilder {
                 let max = src.max_frames();
                 let name = src.name();
                 if max == 0 {
-                    return Err(Error::Config {
+                    return Err(Error::InvalidConfig {
                         what: "source",
                         reason: format!("{name} reports max_frames() == 0"),
                     });
@@ -542,7 +542,7 @@ impl Walk {
     }
 
     fn link_name(&self, link: &Link) -> &'static str {
-        link.given_name()
+        link.name()
             .unwrap_or_else(|| crate::link::default_name(self.links.len()))
     }
 
@@ -574,7 +574,7 @@ impl Walk {
                     carries: "audio frames",
                     expects: "packets",
                 }),
-                None => Err(Error::Config {
+                None => Err(Error::InvalidConfig {
                     what: "sink",
                     reason: format!("the chain after {up} has no sink"),
                 }),
@@ -706,7 +706,7 @@ impl Walk {
                     carries: "packets",
                     expects: "audio frames",
                 }),
-                None => Err(Error::Config {
+                None => Err(Error::InvalidConfig {
                     what: "sink",
                     reason: format!("the chain after {up} has no sink"),
                 }),
@@ -729,7 +729,7 @@ impl Walk {
             }
             Element::Decoder(dec) => {
                 let name = dec.name();
-                let fmt = dec.output_format().ok_or_else(|| Error::Config {
+                let fmt = dec.output_format().ok_or_else(|| Error::InvalidConfig {
                     what: "decoder",
                     reason: format!("{name} does not report its output_format()"),
                 })?;

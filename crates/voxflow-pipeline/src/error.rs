@@ -12,7 +12,7 @@ pub enum Error {
     /// zero-capacity ring, …). **Stop**: fix the description; raised by
     /// [`PipelineBuilder::spawn`](crate::PipelineBuilder::spawn), never mid-stream.
     #[error("invalid pipeline: {what}: {reason}")]
-    Config {
+    InvalidConfig {
         /// The element or setting that is wrong.
         what: &'static str,
         /// Why it is wrong.
@@ -77,7 +77,7 @@ pub enum Error {
     },
     /// A source, stage or sink failed with an error that is not skippable. **Stop**: the
     /// pipeline has shut down; `stage` names the element (its `name()`).
-    #[error("stage {stage}: {source}")]
+    #[error("{}", stage_text(.stage, .source))]
     Stage {
         /// The element's name.
         stage: &'static str,
@@ -150,5 +150,40 @@ mod tests {
         ));
         let core2: voxflow_core::Error = Error::Closed("net").into();
         assert!(matches!(core2, voxflow_core::Error::Closed("net")));
+    }
+}
+
+/// "stage NAME: what went wrong", naming the stage once even when the element's own error
+/// already says which stage it came from (a core `Error::Stage` of the same name).
+fn stage_text(stage: &str, source: &voxflow_core::Error) -> String {
+    match source {
+        voxflow_core::Error::Stage {
+            stage: inner,
+            source,
+        } if *inner == stage => format!("stage {stage}: {source}"),
+        other => format!("stage {stage}: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod stage_text_tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_is_named_once() {
+        let inner = std::io::Error::other("invalid state");
+        let e = Error::Stage {
+            stage: "opus",
+            source: voxflow_core::Error::Stage {
+                stage: "opus",
+                source: Box::new(inner),
+            },
+        };
+        assert_eq!(e.to_string(), "stage opus: invalid state");
+        let e = Error::Stage {
+            stage: "net",
+            source: voxflow_core::Error::Closed("ring"),
+        };
+        assert_eq!(e.to_string(), "stage net: ring closed");
     }
 }

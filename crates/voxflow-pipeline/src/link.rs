@@ -128,13 +128,6 @@ impl Link {
         self.name
     }
 
-    /// Transitional alias of [`name`](Self::name) for `pipeline.rs` until the lead's rewrite
-    /// moves it (remove then).
-    #[allow(dead_code)]
-    pub(crate) fn given_name(&self) -> Option<&'static str> {
-        self.name
-    }
-
     /// Number of ring slots for frames of up to `max_frames` sample frames of `format`.
     pub fn slots(&self, format: AudioFormat, max_frames: usize) -> Result<usize, Error> {
         match self.capacity {
@@ -146,7 +139,7 @@ impl Link {
                 usize::try_from(n)
                     .ok()
                     .filter(|&n| n <= MAX_SLOTS)
-                    .ok_or_else(|| Error::Config {
+                    .ok_or_else(|| Error::InvalidConfig {
                         what: "ring capacity",
                         reason: format!("{d:?} needs too many slots of {max_frames} frames"),
                     })
@@ -155,11 +148,11 @@ impl Link {
     }
 
     /// Number of ring slots for a ring of items that are not audio frames (a
-    /// [`Capacity::Duration`] cannot be turned into packets: it is an [`Error::Config`]).
+    /// [`Capacity::Duration`] cannot be turned into packets: it is an [`Error::InvalidConfig`]).
     pub(crate) fn item_slots(&self) -> Result<usize, Error> {
         match self.capacity {
             Capacity::Frames(n) => check_slots(n),
-            Capacity::Duration(d) => Err(Error::Config {
+            Capacity::Duration(d) => Err(Error::InvalidConfig {
                 what: "ring capacity",
                 reason: format!("{d:?}: only frame rings take a duration; give a number of slots"),
             }),
@@ -169,11 +162,11 @@ impl Link {
 
 fn check_slots(n: usize) -> Result<usize, Error> {
     match n {
-        0 => Err(Error::Config {
+        0 => Err(Error::InvalidConfig {
             what: "ring capacity",
             reason: "a ring needs at least one slot".into(),
         }),
-        n if n > MAX_SLOTS => Err(Error::Config {
+        n if n > MAX_SLOTS => Err(Error::InvalidConfig {
             what: "ring capacity",
             reason: format!("{n} slots is more than the limit of {MAX_SLOTS}"),
         }),
@@ -388,11 +381,11 @@ mod tests {
         assert_eq!(Link::ring(Duration::ZERO).slots(f, 960).unwrap(), 1);
         assert!(matches!(
             Link::ring(0).slots(f, 960),
-            Err(Error::Config { .. })
+            Err(Error::InvalidConfig { .. })
         ));
         assert!(matches!(
             Link::ring(MAX_SLOTS + 1).slots(f, 960),
-            Err(Error::Config { .. })
+            Err(Error::InvalidConfig { .. })
         ));
     }
 
@@ -400,11 +393,11 @@ mod tests {
     fn item_rings_take_slot_counts_only() {
         assert!(matches!(
             packet_ring(100, Link::ring(Duration::from_millis(20))),
-            Err(Error::Config { .. })
+            Err(Error::InvalidConfig { .. })
         ));
         assert!(matches!(
             packet_ring(100, Link::ring(0)),
-            Err(Error::Config { .. })
+            Err(Error::InvalidConfig { .. })
         ));
         let (tx, _rx) = packet_ring(100, Link::ring(3)).unwrap();
         assert_eq!((tx.stats().slots(), tx.stats().name()), (3, "ring"));
@@ -417,7 +410,7 @@ mod tests {
             .with_name("x");
         assert_eq!(l.overflow(), Overflow::DropNewest);
         assert_eq!(l.name(), Some("x"));
-        assert_eq!(l.given_name(), Some("x"));
+        assert_eq!(l.name(), Some("x"));
         assert_eq!(l.capacity(), Capacity::Frames(3));
         let (tx, _rx) = frame_ring(AudioFormat::new(8_000, 1).unwrap(), 4, l).unwrap();
         assert_eq!(tx.stats().overflow(), Overflow::DropNewest);

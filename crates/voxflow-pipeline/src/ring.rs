@@ -231,12 +231,12 @@ impl<T: RingItem> RingSender<T> {
 
     /// Installs a hook called whenever the receiver frees a slot or goes away (for a scheduler
     /// that retries [`try_send`](Self::try_send) when woken). Set it once, before use: fails
-    /// with [`Error::Config`] when a hook is already installed.
+    /// with [`Error::InvalidConfig`] when a hook is already installed.
     pub fn set_notify(&self, notify: Arc<dyn Notify>) -> Result<(), Error> {
         if self.shared.producer.set_notify(notify) {
             Ok(())
         } else {
-            Err(Error::Config {
+            Err(Error::InvalidConfig {
                 what: "ring notify",
                 reason: "the sender's notify hook is already set".into(),
             })
@@ -546,12 +546,12 @@ impl<T: RingItem> RingReceiver<T> {
 
     /// Installs a hook called whenever the sender queues an item or closes the link (for a
     /// scheduler that calls [`try_recv`](Self::try_recv) when woken). Set it once, before use:
-    /// fails with [`Error::Config`] when a hook is already installed.
+    /// fails with [`Error::InvalidConfig`] when a hook is already installed.
     pub fn set_notify(&self, notify: Arc<dyn Notify>) -> Result<(), Error> {
         if self.shared.consumer.set_notify(notify) {
             Ok(())
         } else {
-            Err(Error::Config {
+            Err(Error::InvalidConfig {
                 what: "ring notify",
                 reason: "the receiver's notify hook is already set".into(),
             })
@@ -577,8 +577,12 @@ impl<T: RingItem> RingReceiver<T> {
         while let Some(mut slot) = self.full.try_pop() {
             if self.shared.stats.overflow() == Overflow::DropOldest {
                 let sent = self.shared.stats.sent.load(Ordering::Acquire);
-                if sent.saturating_sub(slot.seq) > self.slots {
-                    // `slots` newer items exist: this one is stale.
+                // Stale: `slots` newer items exist *and* are in the ring behind it. Counting
+                // only sent items would also count those the producer still holds back, and a
+                // consumer that runs between a producer's bursts on the same thread (a
+                // scheduler) would then drop everything it can reach and never deliver.
+                let behind = self.full.occupied_len() as u64;
+                if sent.saturating_sub(slot.seq) > self.slots && behind >= self.slots {
                     self.shared.stats.dropped.fetch_add(1, Ordering::AcqRel);
                     self.give_back(slot);
                     continue;

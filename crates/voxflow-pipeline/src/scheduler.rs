@@ -165,7 +165,7 @@ impl Scheduler {
     /// Builds `pipeline` (every check of [`PipelineBuilder::spawn`]) and hands its chains to
     /// the least-loaded workers. A scheduled chain must never block a worker, so its ring links
     /// must drop rather than wait: a link with [`Overflow::Block`] is an
-    /// [`Error::Config`].
+    /// [`Error::InvalidConfig`].
     pub fn spawn(&self, pipeline: PipelineBuilder) -> Result<Session, Error> {
         let budget = pipeline.budget_items();
         let built = pipeline.build_inner()?;
@@ -177,7 +177,7 @@ impl Scheduler {
             .find(|l| l.overflow() == Overflow::Block)
         {
             built.handle.shared.request_stop();
-            return Err(Error::Config {
+            return Err(Error::InvalidConfig {
                 what: "link",
                 reason: format!(
                     "link {} blocks when full; a scheduled chain must never block its worker: use DropOldest or DropNewest",
@@ -359,8 +359,15 @@ impl Drop for Session {
 
 struct Slot {
     entry: Box<Entry>,
-    due: Option<Instant>,
+    /// The instant of this chain's live entry in the timer heap, if any. Entries that no
+    /// longer match are stale and skipped; at most one live entry per chain keeps the heap
+    /// bounded by the number of chains (plus replaced entries).
+    timer: Option<Instant>,
 }
+
+/// Initial capacity of a worker's chain table, timer heap and ready queue: growth beyond it
+/// happens when chains are added, never per frame.
+const WORKER_SLOTS: usize = 256;
 
 struct Worker {
     pool: Arc<Pool>,
@@ -377,9 +384,9 @@ impl Worker {
             pool,
             index,
             inbox,
-            slots: HashMap::new(),
-            timers: BinaryHeap::new(),
-            ready: VecDeque::new(),
+            slots: HashMap::with_capacity(WORKER_SLOTS),
+            timers: BinaryHeap::with_capacity(WORKER_SLOTS),
+            ready: VecDeque::with_capacity(WORKER_SLOTS),
         }
     }
 
@@ -388,7 +395,7 @@ impl Worker {
             match m {
                 Msg::Add(entry) => {
                     let id = entry.id;
-                    self.slots.insert(id, Slot { entry, due: None });
+                    self.slots.insert(id, Slot { entry, timer: None });
                     self.ready.push_back(id);
                 }
                 Msg::Wake(id) => {
@@ -414,9 +421,9 @@ impl Worker {
                 }
                 self.timers.pop();
                 if let Some(slot) = self.slots.get_mut(&id)
-                    && slot.due == Some(t)
+                    && slot.timer == Some(t)
                 {
-                    slot.due = None;
+                    slot.timer = None;
                     self.ready.push_back(id);
                 }
             }
@@ -441,8 +448,6 @@ impl Worker {
         let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
-        // Polled now: any timer it was waiting on is stale.
-        slot.due = None;
         slot.entry.queued.store(false, Ordering::Release);
         let now = Instant::now();
         let budget = slot.entry.budget;
@@ -455,8 +460,12 @@ impl Worker {
             }
             Ok(Ok(ChainStatus::Idle { until })) => {
                 let t = until.unwrap_or(now + RING_RECHECK);
-                slot.due = Some(t);
-                self.timers.push(Reverse((t, id)));
+                // A live timer at or before `t` already covers it (an early poll is harmless:
+                // the chain just says Idle again).
+                if slot.timer.is_none_or(|live| live > t) {
+                    slot.timer = Some(t);
+                    self.timers.push(Reverse((t, id)));
+                }
                 return;
             }
             Ok(Ok(ChainStatus::Finished)) => Ok(()),

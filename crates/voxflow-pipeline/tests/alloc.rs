@@ -143,7 +143,12 @@ fn scheduled_allocs(warmup: u64, measured: u64) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(60);
     let wait_for = |n: u64| {
         while counts.packets() < n {
-            assert!(Instant::now() < deadline, "session stalled");
+            assert!(
+                Instant::now() < deadline,
+                "session stalled (finished: {}):\n{}",
+                busy.is_finished(),
+                busy.report()
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
     };

@@ -478,7 +478,7 @@ fn builder_rejects_bad_chains() {
         .source(Counter::new(f, 480))
         .spawn()
         .unwrap_err();
-    assert!(matches!(e, Error::Config { what: "sink", .. }));
+    assert!(matches!(e, Error::InvalidConfig { what: "sink", .. }));
     let e = Pipeline::builder()
         .source(Counter::new(f, 480))
         .stage(gain2(fmt(16_000, 1), 480))
@@ -519,7 +519,7 @@ fn builder_rejects_bad_chains() {
         .sink(NullSink::new())
         .spawn()
         .unwrap_err();
-    assert!(matches!(e, Error::Config { .. }), "{e}");
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
 }
 
 #[test]
@@ -718,7 +718,7 @@ fn packet_tail_builder_errors() {
     let enc = || common::ByteCopier::new(f, 80);
     let psink = voxflow_pipeline::sinks::NullPacketSink::new;
     let cfg = |r: Result<voxflow_pipeline::Running, Error>| match r {
-        Err(Error::Config { what, reason }) => (what, reason),
+        Err(Error::InvalidConfig { what, reason }) => (what, reason),
         other => panic!("expected a config error, got {other:?}"),
     };
     let (what, reason) = cfg(Pipeline::builder().source(src()).encoder(enc()).spawn());

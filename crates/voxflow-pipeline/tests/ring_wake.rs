@@ -149,7 +149,7 @@ fn hop<T: Val>(mode: Mode, mut rx: RingReceiver<T>, mut tx: RingSender<T>) -> Re
             tx.set_notify(hook.clone())?;
             assert!(matches!(
                 rx.set_notify(hook.clone()),
-                Err(Error::Config { .. })
+                Err(Error::InvalidConfig { .. })
             ));
             let mut have = false;
             loop {

@@ -88,7 +88,7 @@ fn a_link_that_blocks_is_refused() {
         .boundary(Link::ring(4)) // Block by default
         .sink(NullSink::new());
     match scheduler.spawn(p) {
-        Err(Error::Config { what: "link", reason }) => assert!(reason.contains("block"), "{reason}"),
+        Err(Error::InvalidConfig { what: "link", reason }) => assert!(reason.contains("block"), "{reason}"),
         other => panic!("expected a config error, got {other:?}"),
     }
 }
@@ -169,4 +169,40 @@ fn dropping_the_scheduler_ends_its_sessions() {
     drop(scheduler);
     let r = s.wait().unwrap();
     assert!(r.stopped);
+}
+
+#[test]
+fn a_drop_oldest_ring_between_bursty_chains_on_one_thread_always_delivers() {
+    // The producer reads 64 frames per poll into a ring of 4: far more than the ring holds
+    // between two polls of the consumer. The consumer must still get the newest frames each
+    // time it runs (a regression: it once found only stale frames and delivered nothing).
+    let f = fmt(48_000, 2);
+    for round in 0..30 {
+        let scheduler = Scheduler::new(1).unwrap();
+        let sink = NullSink::new();
+        let counts = sink.counts();
+        let s = scheduler
+            .spawn(
+                Pipeline::builder()
+                    .source(Sine::new(f, 440.0, 480))
+                    .boundary(Link::ring(4).with_overflow(Overflow::DropOldest))
+                    .sink(sink),
+            )
+            .unwrap();
+        let t = Instant::now();
+        while counts.frames() < 20 {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "round {round}: nothing delivered\n{}",
+                s.report()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        s.stop();
+        let r = s.wait().unwrap();
+        let l = &r.links[0];
+        assert!(l.dropped > 0, "{r}");
+        assert!(l.delivered >= 20, "{r}");
+        assert!(l.sent >= l.delivered + l.dropped, "{r}");
+    }
 }
