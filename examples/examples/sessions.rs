@@ -129,8 +129,16 @@ fn trial(setup: &Setup, n: usize, threads: bool) -> Result<Trial, Box<dyn std::e
         reports.push(r.wait()?);
     }
     Ok(Trial {
-        worst_p99: reports.iter().map(|r| r.lateness.p99).max().unwrap_or_default(),
-        worst_max: reports.iter().map(|r| r.lateness.max).max().unwrap_or_default(),
+        worst_p99: reports
+            .iter()
+            .map(|r| r.lateness.p99)
+            .max()
+            .unwrap_or_default(),
+        worst_max: reports
+            .iter()
+            .map(|r| r.lateness.max)
+            .max()
+            .unwrap_or_default(),
         frames: reports.iter().map(|r| r.packets_out).sum(),
     })
 }

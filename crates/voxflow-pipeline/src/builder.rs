@@ -7,8 +7,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use voxflow_core::{
-    AudioFormat, AudioFrame, AudioSink, AudioSource, AudioStage, Packet, PacketSink,
-    PacketSource, PacketStage, Reframer,
+    AudioFormat, AudioFrame, AudioSink, AudioSource, AudioStage, Packet, PacketSink, PacketSource,
+    PacketStage, Reframer,
 };
 
 use crate::chain::{DropWatch, Input, Read, Runnable, Segment};
@@ -99,7 +99,9 @@ pub struct Branch {
 impl std::fmt::Debug for Branch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.elements.iter().map(Element::describe).collect();
-        f.debug_struct("Branch").field("elements", &names).finish_non_exhaustive()
+        f.debug_struct("Branch")
+            .field("elements", &names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -377,8 +379,7 @@ impl PipelineBuilder {
         if two_sinks {
             return Err(Error::InvalidConfig {
                 what: "sink",
-                reason: "two sinks were given for one chain: use one, or a tee for a second"
-                    .into(),
+                reason: "two sinks were given for one chain: use one, or a tee for a second".into(),
             });
         }
         let stop = Arc::new(AtomicBool::new(false));
@@ -788,4 +789,3 @@ impl Walk {
         }
     }
 }
-

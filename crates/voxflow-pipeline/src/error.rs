@@ -62,7 +62,9 @@ pub enum Error {
     /// The source produced input but nothing reached any sink, because every item was refused
     /// with a skippable error (counted in [`Report::skipped`](crate::Report::skipped); the
     /// `Skipped` events say why). **Stop**: the output is empty, which is not success.
-    #[error("nothing was delivered: all {skipped} skipped errors, no frame or packet reached a sink")]
+    #[error(
+        "nothing was delivered: all {skipped} skipped errors, no frame or packet reached a sink"
+    )]
     NothingDelivered {
         /// Skipped errors counted.
         skipped: u64,

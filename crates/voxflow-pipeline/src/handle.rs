@@ -75,9 +75,7 @@ impl Handle {
             && (r.frames_in + r.packets_in) > 0
             && (r.frames_out + r.packets_out) == 0
         {
-            return Err(Error::NothingDelivered {
-                skipped: r.skipped,
-            });
+            return Err(Error::NothingDelivered { skipped: r.skipped });
         }
         Ok(r)
     }
@@ -254,4 +252,3 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default()
 }
-

@@ -16,34 +16,34 @@ mod node;
 mod pacer;
 mod recorder;
 mod report;
+mod ring;
 mod scheduler;
 mod shared;
-mod typed;
-mod ring;
 pub mod sinks;
 pub mod sources;
 pub mod stages;
+mod typed;
 mod wake;
 
-pub use clock::{Clock, SystemClock, VirtualClock};
-pub use error::Error;
-pub use histogram::Histogram;
-pub use limit::Limited;
-pub use link::{Capacity, Link, LinkStats, Overflow, frame_ring, item_ring, packet_ring};
 pub use builder::{
     BoxedDecoder, BoxedEncoder, BoxedPacketStage, Branch, PACKET_CAPACITY, Pipeline,
     PipelineBuilder,
 };
 pub use chain::{Chain, ChainStatus};
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use error::Error;
 pub use event::{Control, Event};
 pub use flow::Flow;
 pub use handle::{Handle, Running};
+pub use histogram::Histogram;
+pub use limit::Limited;
+pub use link::{Capacity, Link, LinkStats, Overflow, frame_ring, item_ring, packet_ring};
 pub use pacer::Pacing;
+pub use report::{LatencyStats, LinkReport, Report, Role, StageLatency};
+pub use ring::{RingItem, RingReceiver, RingSender, TrySend};
 pub use scheduler::{Scheduler, Session};
 pub use typed::{BranchBuilder, ChainBuilder, Tee};
-pub use ring::{RingItem, RingReceiver, RingSender, TrySend};
 pub use wake::Notify;
-pub use report::{LatencyStats, LinkReport, Report, Role, StageLatency};
 // The `voxflow-core` items this crate's API takes and returns, so it can be used alone.
 pub use voxflow_core::{
     AudioFormat, AudioFrame, AudioSink, AudioSource, AudioStage, MediaTime, Packet, PacketSink,

@@ -61,7 +61,11 @@ fn min_deadline(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 /// Handles an element's result: skippable errors are counted and reported, others halt.
-fn check(sh: &Shared, name: &'static str, r: Result<(), voxflow_core::Error>) -> Result<bool, Halt> {
+fn check(
+    sh: &Shared,
+    name: &'static str,
+    r: Result<(), voxflow_core::Error>,
+) -> Result<bool, Halt> {
     match r {
         Ok(()) => Ok(true),
         Err(e) if e.is_skippable() => {

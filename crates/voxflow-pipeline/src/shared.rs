@@ -229,8 +229,7 @@ impl Shared {
         };
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Acquire);
-        let wall = opt(&self.milestones.end)
-            .unwrap_or_else(|| self.since_spawn(self.clock.now()));
+        let wall = opt(&self.milestones.end).unwrap_or_else(|| self.since_spawn(self.clock.now()));
         Report {
             stages,
             total,

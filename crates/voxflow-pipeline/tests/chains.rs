@@ -98,7 +98,7 @@ impl PacketStage for Unbytes {
     }
     fn push(&mut self, input: &Packet, _now: Instant) -> Result<(), CoreError> {
         let unit = 4 * usize::from(self.format.channels);
-        if input.len() % unit != 0 {
+        if !input.len().is_multiple_of(unit) {
             return Err(CoreError::Malformed {
                 what: "packet",
                 detail: format!("{} bytes", input.len()),
@@ -297,7 +297,10 @@ impl AudioStage for Witness {
         1024
     }
     fn push(&mut self, input: &AudioFrame) -> Result<(), CoreError> {
-        self.seen.lock().unwrap().push(input.samples().as_ptr() as usize);
+        self.seen
+            .lock()
+            .unwrap()
+            .push(input.samples().as_ptr() as usize);
         self.pushes += 1;
         if self.every > 0 && self.pushes.is_multiple_of(self.every) {
             self.events += 1;
@@ -356,7 +359,10 @@ fn a_tee_feeds_both_branches_the_same_buffer() {
     let rows: Vec<_> = report.stages.iter().map(|s| s.name).collect();
     assert_eq!(rows, ["counter", "a", "collect", "b", "collect"]);
     // Every row saw every frame (the shared source row is published once).
-    assert!(report.stages.iter().all(|s| s.latency.count == 100), "{report}");
+    assert!(
+        report.stages.iter().all(|s| s.latency.count == 100),
+        "{report}"
+    );
 }
 
 #[test]
@@ -368,7 +374,11 @@ fn a_tee_branch_can_cross_a_boundary() {
     let got_b = sink_b.collected();
     let report = Pipeline::builder()
         .source(Counter::new(f, 160).frames(16_000))
-        .tee(Branch::new().boundary(Link::ring(4).with_name("vad")).sink(sink_a))
+        .tee(
+            Branch::new()
+                .boundary(Link::ring(4).with_name("vad"))
+                .sink(sink_a),
+        )
         .sink(sink_b)
         .spawn()
         .unwrap()

@@ -729,7 +729,12 @@ fn packet_tail_builder_errors() {
         other => panic!("expected an item mismatch, got {other:?}"),
     };
     // A packet sink straight after audio, an audio stage after an encoder: both sides named.
-    let msg = items(Pipeline::builder().source(src()).packet_sink(psink()).spawn());
+    let msg = items(
+        Pipeline::builder()
+            .source(src())
+            .packet_sink(psink())
+            .spawn(),
+    );
     assert_eq!(
         msg,
         "null takes packets, but the chain carries audio frames after counter"

@@ -88,7 +88,10 @@ fn a_link_that_blocks_is_refused() {
         .boundary(Link::ring(4)) // Block by default
         .sink(NullSink::new());
     match scheduler.spawn(p) {
-        Err(Error::InvalidConfig { what: "link", reason }) => assert!(reason.contains("block"), "{reason}"),
+        Err(Error::InvalidConfig {
+            what: "link",
+            reason,
+        }) => assert!(reason.contains("block"), "{reason}"),
         other => panic!("expected a config error, got {other:?}"),
     }
 }
@@ -127,9 +130,12 @@ fn stop_ends_an_endless_session_and_leaves_the_others_running() {
 fn a_panicking_stage_fails_its_own_session_only() {
     let scheduler = Scheduler::new(1).unwrap();
     let f = fmt(8_000, 1);
-    let bad = FnStage::new("bad", f, 80, |_: &mut [f32]| -> Result<(), voxflow_core::Error> {
-        panic!("a bug in a stage")
-    });
+    let bad = FnStage::new(
+        "bad",
+        f,
+        80,
+        |_: &mut [f32]| -> Result<(), voxflow_core::Error> { panic!("a bug in a stage") },
+    );
     let broken = scheduler
         .spawn(
             Pipeline::builder()
