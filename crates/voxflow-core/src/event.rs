@@ -21,6 +21,16 @@ pub enum StageEvent {
     },
     /// A turn detector's event.
     Turn(TurnEvent),
+    /// An event of your own stage: a static kind, where it happened, and one value (a level,
+    /// a count). Allocation-free, so a stage may raise it from its real-time path.
+    Custom {
+        /// What happened (e.g. `"clipped"`).
+        kind: &'static str,
+        /// Where on the stage's timeline.
+        at: MediaTime,
+        /// A value that goes with it.
+        value: f64,
+    },
 }
 
 /// Events of a turn detector (`voxflow-vad`'s `TurnDetector`): reply on pause, barge-in.

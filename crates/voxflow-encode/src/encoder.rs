@@ -257,6 +257,27 @@ impl PacketStage for OpusEncoder {
         self.finished = true;
         Ok(())
     }
+
+    fn reset(&mut self) {
+        // A backend reset failure leaves the encoder as it was; the next encode reports it.
+        let _ = OpusEncoder::reset(self);
+    }
+
+    /// The configured rate and channels: a chain checks its frames against it when built.
+    fn input_format(&self) -> Option<AudioFormat> {
+        Some(self.format)
+    }
+
+    /// One Opus frame (e.g. 960 sample frames for 20 ms at 48 kHz): a chain regroups its
+    /// frames to this size in front of the encoder.
+    fn input_frames(&self) -> Option<usize> {
+        Some(self.frame_size)
+    }
+
+    /// [`MAX_PACKET_BYTES`].
+    fn max_output(&self) -> Option<usize> {
+        Some(MAX_PACKET_BYTES)
+    }
 }
 
 /// True for a DTX packet (1–2 bytes: "nothing to transmit" per libopus): RTP senders skip it.

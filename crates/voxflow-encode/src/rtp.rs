@@ -2,7 +2,11 @@
 
 use std::hash::{BuildHasher, Hasher};
 
-use voxflow_core::{Packet, RtpHeader, RtpPacket};
+use std::time::Instant;
+
+use voxflow_core::{Packet, PacketStage, RtpHeader, RtpInfo, RtpPacket};
+
+use crate::encoder::MAX_PACKET_BYTES;
 
 use crate::encoder::is_dtx;
 use crate::error::Error;
@@ -75,6 +79,11 @@ pub struct RtpOpusPacketizer {
     gap: bool,
     sent: u64,
     skipped: u64,
+    /// Extended (never wrapping) sequence number of the next sent packet.
+    ext_sequence: u64,
+    /// The packet between `push` and `poll` when used as a [`PacketStage`].
+    pending: Packet,
+    has_pending: bool,
 }
 
 impl RtpOpusPacketizer {
@@ -101,6 +110,9 @@ impl RtpOpusPacketizer {
             gap: true,
             sent: 0,
             skipped: 0,
+            ext_sequence: u64::from(sequence),
+            pending: Packet::with_capacity(MAX_PACKET_BYTES),
+            has_pending: false,
         }
     }
 
@@ -124,11 +136,9 @@ impl RtpOpusPacketizer {
         (self.sent, self.skipped)
     }
 
-    /// Writes the RTP packet for `packet` into `out` (cleared first; reuse one `Vec` and
-    /// nothing is allocated). Returns `Ok(false)` with `out` empty for a DTX packet, which is
-    /// not sent; the next sent packet then carries the marker bit.
-    pub fn packetize(&mut self, packet: &Packet, out: &mut Vec<u8>) -> Result<bool, Error> {
-        out.clear();
+    /// The RTP header for `packet`, advancing the packetizer; `None` for a DTX packet (not
+    /// sent; the next sent packet carries the marker bit).
+    fn next_header(&mut self, packet: &Packet) -> Option<RtpHeader> {
         let start = packet.pts.rescale(OPUS_RTP_CLOCK).ticks();
         let end = start.saturating_add(packet.duration.rescale(OPUS_RTP_CLOCK).ticks());
         let discontinuity = self.expected_next.is_some_and(|e| e != start);
@@ -136,7 +146,7 @@ impl RtpOpusPacketizer {
         if is_dtx(packet.data()) {
             self.gap = true;
             self.skipped += 1;
-            return Ok(false);
+            return None;
         }
         let mut h = RtpHeader::new(
             self.payload_type,
@@ -145,6 +155,24 @@ impl RtpOpusPacketizer {
             self.ssrc,
         );
         h.marker = self.gap || discontinuity;
+        Some(h)
+    }
+
+    fn advance(&mut self) {
+        self.sequence = self.sequence.wrapping_add(1);
+        self.ext_sequence += 1;
+        self.gap = false;
+        self.sent += 1;
+    }
+
+    /// Writes the RTP packet for `packet` into `out` (cleared first; reuse one `Vec` and
+    /// nothing is allocated). Returns `Ok(false)` with `out` empty for a DTX packet, which is
+    /// not sent; the next sent packet then carries the marker bit.
+    pub fn packetize(&mut self, packet: &Packet, out: &mut Vec<u8>) -> Result<bool, Error> {
+        out.clear();
+        let Some(h) = self.next_header(packet) else {
+            return Ok(false);
+        };
         let rtp = RtpPacket {
             header: h,
             extension: None,
@@ -158,9 +186,84 @@ impl RtpOpusPacketizer {
                 _ => 0,
             },
         })?;
-        self.sequence = self.sequence.wrapping_add(1);
-        self.gap = false;
-        self.sent += 1;
+        self.advance();
         Ok(true)
+    }
+}
+
+/// As a packet → packet stage the packetizer does not serialize: each Opus packet comes out
+/// with the same payload and its [`RtpInfo`] set (extended sequence number, timestamp, marker,
+/// SSRC, payload type), ready for a transport that writes RTP (`voxflow_encode::RtpSink`, a
+/// WebRTC track). DTX packets are held back (counted in [`counts`](RtpOpusPacketizer::counts)).
+///
+/// ```
+/// use std::time::Instant;
+/// use voxflow_core::{MediaTime, Packet, PacketStage};
+/// use voxflow_encode::{PacketizerConfig, RtpOpusPacketizer};
+/// let mut pk = RtpOpusPacketizer::new(PacketizerConfig { seed: Some(7), ..Default::default() });
+/// let (mut p, mut out) = (Packet::with_capacity(1500), Packet::with_capacity(1500));
+/// p.set_data(&[0x78, 1, 2, 3]);
+/// p.duration = MediaTime::from_millis(20);
+/// let now = Instant::now();
+/// pk.push(&p, now)?;
+/// assert!(pk.poll(&mut out, now)?);
+/// let rtp = out.rtp.unwrap();
+/// assert!(rtp.marker);
+/// assert_eq!((rtp.ssrc, rtp.payload_type), (pk.ssrc(), 111));
+/// assert_eq!(out.data(), p.data());
+/// assert!(!pk.poll(&mut out, now)?);           // drained
+/// # Ok::<(), voxflow_core::Error>(())
+/// ```
+impl PacketStage for RtpOpusPacketizer {
+    type Input = Packet;
+    type Output = Packet;
+
+    fn name(&self) -> &'static str {
+        "rtp"
+    }
+
+    fn push(&mut self, input: &Packet, _now: Instant) -> Result<(), voxflow_core::Error> {
+        let Some(h) = self.next_header(input) else {
+            self.has_pending = false;
+            return Ok(());
+        };
+        if input.len() > self.pending.capacity() {
+            return Err(voxflow_core::Error::Malformed {
+                what: "Opus packet",
+                detail: format!(
+                    "{} bytes, more than the {MAX_PACKET_BYTES} an Opus packet can be",
+                    input.len()
+                ),
+            });
+        }
+        self.pending.copy_from(input);
+        self.pending.rtp = Some(RtpInfo {
+            seq: self.ext_sequence,
+            timestamp: h.timestamp,
+            marker: h.marker,
+            ssrc: h.ssrc,
+            payload_type: h.payload_type,
+        });
+        self.advance();
+        self.has_pending = true;
+        Ok(())
+    }
+
+    fn poll(&mut self, out: &mut Packet, _now: Instant) -> Result<bool, voxflow_core::Error> {
+        if !std::mem::take(&mut self.has_pending) {
+            return Ok(false);
+        }
+        out.copy_from(&self.pending);
+        Ok(true)
+    }
+
+    fn reset(&mut self) {
+        self.expected_next = None;
+        self.gap = true;
+        self.has_pending = false;
+    }
+
+    fn max_output(&self) -> Option<usize> {
+        Some(MAX_PACKET_BYTES)
     }
 }
