@@ -18,13 +18,12 @@ use voxflow::decode::{Decoder, DecoderConfig, Preloaded};
 use voxflow::pipeline::sinks::NullSink;
 use voxflow::pipeline::{Link, Overflow, Pacing, Pipeline, Report};
 use voxflow::resample::{FrameSize, Preset, Resampler, ResamplerConfig};
-use voxflow::{AudioFormat, AudioSource};
+use voxflow::{AudioFormat, AudioSink, AudioSource};
 
 mod opus;
 mod vad_cmd;
-mod wav_out;
 
-use wav_out::{WavBits, WavOut};
+use voxflow::pipeline::sinks::{WavFormat as WavBits, WavSink, WavStreamSink};
 
 /// The embedded demo clip: 9.8 s of synthetic speech (espeak-ng), 22.05 kHz mono FLAC, made for
 /// this project.
@@ -529,13 +528,16 @@ impl Job {
             SinkChoice::NullThroughRing => b.boundary(ring).sink(NullSink::new()),
             SinkChoice::Wav(path, bits) => {
                 let bits = wav_bits(*bits, &info);
-                let wav = if is_stdio(path) {
-                    WavOut::stdout(output, bits)
+                // A file gets its sizes patched by hound at the end; stdout cannot seek, so it
+                // gets the streaming header (sizes declared unknown, as ffmpeg and sox do).
+                let wav: Result<Box<dyn AudioSink>, voxflow::Error> = if is_stdio(path) {
+                    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+                    WavStreamSink::new(out, output, bits).map(|w| Box::new(w) as Box<dyn AudioSink>)
                 } else {
-                    WavOut::create(path, output, bits)
+                    WavSink::create(path, output, bits).map(|w| Box::new(w) as Box<dyn AudioSink>)
                 };
                 b.boundary(ring)
-                    .sink(wav.map_err(|e| Failure::from(format!("{}: {e}", path.display())))?)
+                    .sink_boxed(wav.map_err(|e| Failure::from(format!("{}: {e}", path.display())))?)
             }
         };
         let running = b.spawn()?;

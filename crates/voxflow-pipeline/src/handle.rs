@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::chain::{ChainStatus, Runnable};
 use crate::event::{Control, Event};
 use crate::shared::Shared;
-use crate::{Error, LinkStats, PipelineBuilder, Report};
+use crate::{Error, Histogram, LinkStats, PipelineBuilder, Report};
 
 /// Events, control and reports of one pipeline, however it is driven.
 pub struct Handle {
@@ -52,6 +52,12 @@ impl Handle {
     /// True once every chain has ended.
     pub fn is_finished(&self) -> bool {
         self.shared.is_finished()
+    }
+
+    /// The lateness of every paced read so far, as a histogram (each chain adds its own when
+    /// it ends): merge several pipelines' to get percentiles over all their frames. Allocates.
+    pub fn lateness(&self) -> Histogram {
+        self.shared.published().lateness.clone()
     }
 
     /// Asks every chain to stop at its next poll (queued audio is discarded, sinks are
@@ -230,6 +236,11 @@ impl Running {
     /// True once every thread has ended.
     pub fn is_finished(&self) -> bool {
         self.handle.is_finished()
+    }
+
+    /// The lateness histogram of paced reads (see [`Handle::lateness`]).
+    pub fn lateness(&self) -> Histogram {
+        self.handle.lateness()
     }
 }
 

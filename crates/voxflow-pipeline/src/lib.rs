@@ -24,6 +24,7 @@ pub mod sources;
 pub mod stages;
 mod typed;
 mod wake;
+mod wav_stream;
 
 pub use builder::{
     BoxedDecoder, BoxedEncoder, BoxedPacketStage, Branch, PACKET_CAPACITY, Pipeline,

@@ -347,6 +347,11 @@ impl Session {
     pub fn is_finished(&self) -> bool {
         self.handle.is_finished()
     }
+
+    /// The lateness histogram of paced reads (see [`Handle::lateness`]).
+    pub fn lateness(&self) -> crate::Histogram {
+        self.handle.lateness()
+    }
 }
 
 impl Drop for Session {

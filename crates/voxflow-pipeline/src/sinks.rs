@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use voxflow_core::{AudioFormat, AudioFrame, AudioSink, Error, Packet, PacketSink};
 
+pub use crate::wav_stream::WavStreamSink;
+
 /// Frame and sample counts of a [`NullSink`], readable from any thread while it runs.
 #[derive(Clone, Debug, Default)]
 pub struct NullCounts {
@@ -265,14 +267,17 @@ pub enum WavFormat {
     /// `-32768..=32767` — the inverse of the decoder's `n / 32768`, so 16-bit input written back
     /// is bit-exact.
     Pcm16,
+    /// 24-bit signed integer PCM: samples scaled by 8 388 608, rounded and clamped.
+    Pcm24,
     /// 32-bit IEEE float (written as is).
     Float32,
 }
 
 impl WavFormat {
-    fn bytes(self) -> u64 {
+    pub(crate) fn bytes(self) -> u64 {
         match self {
             WavFormat::Pcm16 => 2,
+            WavFormat::Pcm24 => 3,
             WavFormat::Float32 => 4,
         }
     }
@@ -280,6 +285,7 @@ impl WavFormat {
     fn spec(self, format: AudioFormat) -> hound::WavSpec {
         let (bits_per_sample, sample_format) = match self {
             WavFormat::Pcm16 => (16, hound::SampleFormat::Int),
+            WavFormat::Pcm24 => (24, hound::SampleFormat::Int),
             WavFormat::Float32 => (32, hound::SampleFormat::Float),
         };
         hound::WavSpec {
@@ -292,8 +298,13 @@ impl WavFormat {
 }
 
 /// The 16-bit value of a sample: scaled by 32768, rounded, clamped.
-fn to_i16(s: f32) -> i16 {
+pub(crate) fn to_i16(s: f32) -> i16 {
     (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+/// The 24-bit value of a sample: scaled by 8 388 608, rounded, clamped.
+pub(crate) fn to_i24(s: f32) -> i32 {
+    (s * 8_388_608.0).round().clamp(-8_388_608.0, 8_388_607.0) as i32
 }
 
 /// A `hound` error as this crate's error: I/O stays I/O, the rest (which the sink's own checks
@@ -305,7 +316,8 @@ fn wav_error(e: hound::Error) -> Error {
     }
 }
 
-/// Writes a RIFF/WAVE file with [`hound`]: 16-bit PCM or 32-bit float, chosen at construction.
+/// Writes a RIFF/WAVE file with [`hound`]: 16- or 24-bit PCM or 32-bit float, chosen at
+/// construction. It needs [`Seek`] to patch the sizes; for a pipe use [`WavStreamSink`].
 ///
 /// The header is written at once (by `hound`: a 44-byte `WAVE_FORMAT_PCM` header for 16-bit
 /// mono or stereo, a 68-byte `WAVE_FORMAT_EXTENSIBLE` one for float or more than two channels)
@@ -367,8 +379,9 @@ impl<W: Write + Seek + Send> WavSink<W> {
     pub fn new(w: W, format: AudioFormat, sample: WavFormat) -> Result<Self, Error> {
         let writer = hound::WavWriter::new(w, sample.spec(format)).map_err(wav_error)?;
         // hound's layout: WAVE_FORMAT_PCM (44 bytes) for 16-bit mono/stereo, else
-        // WAVE_FORMAT_EXTENSIBLE (68 bytes).
-        let header_len: u64 = if format.channels > 2 || sample == WavFormat::Float32 {
+        // WAVE_FORMAT_EXTENSIBLE (68 bytes; counting 68 where hound writes 44 only makes the
+        // 4 GiB limit 24 bytes stricter).
+        let header_len: u64 = if format.channels > 2 || sample != WavFormat::Pcm16 {
             68
         } else {
             44
@@ -438,6 +451,11 @@ impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
                 }
                 // Exactly `n` samples were written, as `flush` requires.
                 out.flush().map_err(wav_error)?;
+            }
+            WavFormat::Pcm24 => {
+                for &s in samples {
+                    w.write_sample(to_i24(s)).map_err(wav_error)?;
+                }
             }
             WavFormat::Float32 => {
                 for &s in samples {
