@@ -1,4 +1,4 @@
-//! A minimal WAV reader (PCM 8/16/24/32-bit integer and 32-bit float, any rate and channel
+//! WAV reading (through `hound`: PCM 8–32-bit integer and 32-bit float, any rate and channel
 //! count) for the evaluation helpers and tools. Not used in the real-time path.
 
 use std::path::Path;
@@ -23,86 +23,41 @@ fn bad(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-fn u16le(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32le(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
 /// Reads a WAV file (allocates).
 pub fn read_wav(path: &Path) -> Result<Wav, Error> {
     let bytes = std::fs::read(path)?;
     parse_wav(&bytes).map_err(|r| bad(path, r))
 }
 
-/// Parses WAV bytes (allocates). The error string says what is wrong.
+/// Parses WAV bytes with `hound` (allocates). The error string says what is wrong. A data
+/// chunk cut short (a truncated file) yields the whole sample frames that are there.
 pub fn parse_wav(b: &[u8]) -> Result<Wav, String> {
-    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
-        return Err("not a RIFF/WAVE file".into());
+    let mut r = hound::WavReader::new(std::io::Cursor::new(b)).map_err(|e| e.to_string())?;
+    let spec = r.spec();
+    if spec.channels == 0 || spec.sample_rate == 0 {
+        return Err(format!(
+            "bad format: {} channels at {} Hz",
+            spec.channels, spec.sample_rate
+        ));
     }
-    let mut pos = 12;
-    let mut fmt: Option<(u16, u16, u32, u16)> = None;
-    while pos + 8 <= b.len() {
-        let id = &b[pos..pos + 4];
-        let len = u32le(b, pos + 4).ok_or("truncated chunk header")? as usize;
-        let body_start = pos + 8;
-        let body_end = body_start.saturating_add(len).min(b.len());
-        let body = &b[body_start..body_end];
-        if id == b"fmt " {
-            let mut tag = u16le(body, 0).ok_or("short fmt chunk")?;
-            let ch = u16le(body, 2).ok_or("short fmt chunk")?;
-            let rate = u32le(body, 4).ok_or("short fmt chunk")?;
-            let bits = u16le(body, 14).ok_or("short fmt chunk")?;
-            if tag == 0xFFFE {
-                tag = u16le(body, 24).ok_or("short extensible fmt chunk")?;
-            }
-            if ch == 0 || rate == 0 {
-                return Err(format!("bad format: {ch} channels at {rate} Hz"));
-            }
-            fmt = Some((tag, ch, rate, bits));
-        } else if id == b"data" {
-            let (tag, ch, rate, bits) = fmt.ok_or("data chunk before fmt chunk")?;
-            let samples: Vec<f32> = match (tag, bits) {
-                (1, 8) => body
-                    .iter()
-                    .map(|&v| (f32::from(v) - 128.0) / 128.0)
-                    .collect(),
-                (1, 16) => body
-                    .chunks_exact(2)
-                    .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
-                    .collect(),
-                (1, 24) => body
-                    .chunks_exact(3)
-                    .map(|c| (i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8) as f32 / 8_388_608.0)
-                    .collect(),
-                (1, 32) => body
-                    .chunks_exact(4)
-                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32 / 2_147_483_648.0)
-                    .collect(),
-                (3, 32) => body
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-                _ => {
-                    return Err(format!(
-                        "unsupported encoding: format tag {tag}, {bits} bits"
-                    ));
-                }
-            };
-            let whole = samples.len() - samples.len() % usize::from(ch);
-            let mut samples = samples;
-            samples.truncate(whole);
-            return Ok(Wav {
-                rate,
-                channels: ch,
-                samples,
-            });
+    let mut samples: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => r.samples::<f32>().map_while(Result::ok).collect(),
+        (hound::SampleFormat::Int, bits @ 1..=32) => {
+            let scale = (1u64 << (bits - 1)) as f32;
+            r.samples::<i32>()
+                .map_while(Result::ok)
+                .map(|v| v as f32 / scale)
+                .collect()
         }
-        pos = body_start.saturating_add(len).saturating_add(len & 1);
-    }
-    Err("no data chunk".into())
+        (format, bits) => return Err(format!("unsupported encoding: {format:?}, {bits} bits")),
+    };
+    let whole = samples.len() - samples.len() % usize::from(spec.channels);
+    samples.truncate(whole);
+    Ok(Wav {
+        rate: spec.sample_rate,
+        channels: spec.channels,
+        samples,
+    })
 }
 
 #[cfg(test)]
