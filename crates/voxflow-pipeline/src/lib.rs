@@ -17,6 +17,7 @@ mod pacer;
 mod recorder;
 mod report;
 mod ring;
+mod ring_item;
 mod scheduler;
 mod shared;
 pub mod sinks;
@@ -24,6 +25,8 @@ pub mod sources;
 pub mod stages;
 mod typed;
 mod wake;
+mod walk;
+mod wav_file;
 mod wav_stream;
 
 pub use builder::{

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use voxflow_core::{AudioFormat, AudioFrame, AudioSink, Error};
 
-use crate::sinks::{WavFormat, to_i16, to_i24};
+use crate::wav_file::{WavFormat, to_i16, to_i24};
 
 /// Conversion scratch in bytes (a multiple of 2, 3 and 4).
 const SCRATCH: usize = 12 * 1024;
