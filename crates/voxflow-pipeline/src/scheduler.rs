@@ -23,6 +23,11 @@ use crate::{Error, LinkStats, Notify, Overflow, PipelineBuilder, Report};
 
 /// How long a chain waiting on its input ring may go unpolled should a wake-up be missed.
 const RING_RECHECK: Duration = Duration::from_millis(10);
+/// Timers due within this much of now are taken together: their chains are polled at once, as
+/// of their own deadline. Sessions' deadlines are spread over each frame, so without it a
+/// worker would sleep and wake between every two chains (on a VM each wake-up costs tens of
+/// microseconds); with it, a paced source is read at most this much before its deadline.
+pub(crate) const COALESCE: Duration = Duration::from_millis(1);
 /// Most wake-ups queued to one worker before further ones fall back to `RING_RECHECK`.
 const WAKE_QUEUE: usize = 4096;
 
@@ -368,6 +373,8 @@ struct Slot {
     /// longer match are stale and skipped; at most one live entry per chain keeps the heap
     /// bounded by the number of chains (plus replaced entries).
     timer: Option<Instant>,
+    /// The deadline of the timer that queued it, when taken early (see [`COALESCE`]).
+    due_at: Option<Instant>,
 }
 
 /// Initial capacity of a worker's chain table, timer heap and ready queue: growth beyond it
@@ -400,7 +407,14 @@ impl Worker {
             match m {
                 Msg::Add(entry) => {
                     let id = entry.id;
-                    self.slots.insert(id, Slot { entry, timer: None });
+                    self.slots.insert(
+                        id,
+                        Slot {
+                            entry,
+                            timer: None,
+                            due_at: None,
+                        },
+                    );
                     self.ready.push_back(id);
                 }
                 Msg::Wake(id) => {
@@ -421,7 +435,7 @@ impl Worker {
             }
             let now = Instant::now();
             while let Some(&Reverse((t, id))) = self.timers.peek() {
-                if t > now {
+                if t > now + COALESCE {
                     break;
                 }
                 self.timers.pop();
@@ -429,13 +443,15 @@ impl Worker {
                     && slot.timer == Some(t)
                 {
                     slot.timer = None;
+                    slot.due_at = Some(t);
                     self.ready.push_back(id);
                 }
             }
             if self.ready.is_empty() {
                 match self.timers.peek() {
                     Some(&Reverse((t, _))) => {
-                        std::thread::park_timeout(t.saturating_duration_since(now));
+                        // Wake when the first timer comes within the coalescing window.
+                        std::thread::park_timeout(t.saturating_duration_since(now + COALESCE));
                     }
                     None => std::thread::park_timeout(Duration::from_millis(50)),
                 }
@@ -455,9 +471,11 @@ impl Worker {
         };
         slot.entry.queued.store(false, Ordering::Release);
         let now = Instant::now();
+        // Taken early with its coalesced timer: poll as of the deadline.
+        let at = slot.due_at.take().map_or(now, |t| t.max(now));
         let budget = slot.entry.budget;
         let chain = &mut slot.entry.chain;
-        let r = catch_unwind(AssertUnwindSafe(|| chain.poll(now, budget, false)));
+        let r = catch_unwind(AssertUnwindSafe(|| chain.poll(at, budget, false)));
         let outcome = match r {
             Ok(Ok(ChainStatus::Busy)) => {
                 self.ready.push_back(id);

@@ -212,3 +212,76 @@ fn a_drop_oldest_ring_between_bursty_chains_on_one_thread_always_delivers() {
         assert!(l.sent >= l.delivered + l.dropped, "{r}");
     }
 }
+
+/// Counts frames of 20 ms and remembers when each was read.
+struct Stamped {
+    fmt: AudioFormat,
+    next: u64,
+    total: u64,
+    reads: std::sync::Arc<std::sync::Mutex<Vec<Instant>>>,
+}
+
+impl voxflow_core::AudioSource for Stamped {
+    fn name(&self) -> &'static str {
+        "stamped"
+    }
+    fn format(&self) -> AudioFormat {
+        self.fmt
+    }
+    fn max_frames(&self) -> usize {
+        160
+    }
+    fn read(&mut self, out: &mut voxflow_core::AudioFrame) -> Result<bool, voxflow_core::Error> {
+        out.clear();
+        if self.next == self.total {
+            return Ok(false);
+        }
+        self.reads.lock().unwrap().push(Instant::now());
+        out.set_frames(160)?;
+        out.set_pts(voxflow_core::MediaTime::new(self.next as i64 * 160, 8_000));
+        self.next += 1;
+        Ok(true)
+    }
+}
+
+#[test]
+fn coalesced_wake_ups_read_at_most_a_millisecond_early() {
+    // Sessions' deadlines interleave; a worker takes those due within 1 ms together, as of
+    // their deadlines. No read may come earlier than that.
+    let scheduler = Scheduler::new(1).unwrap();
+    let f = fmt(8_000, 1);
+    let mut sessions = Vec::new();
+    for k in 0..8 {
+        let reads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let src = Stamped {
+            fmt: f,
+            next: 0,
+            total: 25,
+            reads: reads.clone(),
+        };
+        let s = scheduler
+            .spawn(
+                Pipeline::builder()
+                    .source(src)
+                    .pacing(paced(20))
+                    .sink(NullSink::new()),
+            )
+            .unwrap();
+        sessions.push((s, reads));
+        std::thread::sleep(Duration::from_micros(2_500 + 300 * k));
+    }
+    for (s, reads) in sessions {
+        s.wait().unwrap();
+        let reads = reads.lock().unwrap();
+        let t0 = reads[0];
+        for (k, &at) in reads.iter().enumerate().skip(2) {
+            // Frame k ends at (k + 1) × 20 ms; with 20 ms of lead it may be read from k × 20 ms.
+            let due = t0 + Duration::from_millis(20 * k as u64);
+            let early = due.saturating_duration_since(at);
+            assert!(
+                early <= Duration::from_micros(1_050),
+                "frame {k} read {early:?} before its deadline"
+            );
+        }
+    }
+}
