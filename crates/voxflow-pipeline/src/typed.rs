@@ -11,6 +11,45 @@ use voxflow_core::{
 use crate::builder::Branch;
 use crate::{Clock, Link, Pacing, Pipeline, PipelineBuilder};
 
+/// The methods that fit where frames flow, for both typed builders.
+macro_rules! frame_methods {
+    ($builder:ident) => {
+        /// Appends a frame → frame stage.
+        pub fn stage(self, stage: impl AudioStage + 'static) -> Self {
+            self.map(|b| b.stage(stage))
+        }
+
+        /// Appends an encoder: frames in, packets out.
+        pub fn encoder(
+            self,
+            encoder: impl PacketStage<Input = AudioFrame, Output = Packet> + 'static,
+        ) -> $builder<Packet> {
+            self.map(|b| b.encoder(encoder))
+        }
+    };
+}
+
+/// The methods that fit where packets flow, for both typed builders.
+macro_rules! packet_methods {
+    ($builder:ident) => {
+        /// Appends a packet → packet stage.
+        pub fn packet_stage(
+            self,
+            stage: impl PacketStage<Input = Packet, Output = Packet> + 'static,
+        ) -> Self {
+            self.map(|b| b.packet_stage(stage))
+        }
+
+        /// Appends a decoder or jitter buffer: packets in, frames out.
+        pub fn decoder(
+            self,
+            decoder: impl PacketStage<Input = Packet, Output = AudioFrame> + 'static,
+        ) -> $builder<AudioFrame> {
+            self.map(|b| b.decoder(decoder))
+        }
+    };
+}
+
 /// A pipeline being described, whose stream at this point carries `T` ([`AudioFrame`] or
 /// [`Packet`]). Methods exist only where they fit: `stage` on frames, `packet_stage` on packets,
 /// `encoder` turns frames into packets, `decoder` packets into frames. A sink ends it and gives
@@ -93,18 +132,7 @@ impl ChainBuilder<AudioFrame> {
         }
     }
 
-    /// Appends a frame → frame stage.
-    pub fn stage(self, stage: impl AudioStage + 'static) -> Self {
-        self.map(|b| b.stage(stage))
-    }
-
-    /// Appends an encoder: frames in, packets out.
-    pub fn encoder(
-        self,
-        encoder: impl PacketStage<Input = AudioFrame, Output = Packet> + 'static,
-    ) -> ChainBuilder<Packet> {
-        self.map(|b| b.encoder(encoder))
-    }
+    frame_methods!(ChainBuilder);
 
     /// Ends the chain with an audio sink.
     pub fn sink(self, sink: impl AudioSink + 'static) -> PipelineBuilder {
@@ -121,21 +149,7 @@ impl ChainBuilder<Packet> {
         }
     }
 
-    /// Appends a packet → packet stage.
-    pub fn packet_stage(
-        self,
-        stage: impl PacketStage<Input = Packet, Output = Packet> + 'static,
-    ) -> Self {
-        self.map(|b| b.packet_stage(stage))
-    }
-
-    /// Appends a decoder or jitter buffer: packets in, frames out.
-    pub fn decoder(
-        self,
-        decoder: impl PacketStage<Input = Packet, Output = AudioFrame> + 'static,
-    ) -> ChainBuilder<AudioFrame> {
-        self.map(|b| b.decoder(decoder))
-    }
+    packet_methods!(ChainBuilder);
 
     /// Ends the chain with a packet sink.
     pub fn sink(self, sink: impl PacketSink + 'static) -> PipelineBuilder {
@@ -174,18 +188,7 @@ impl<T> BranchBuilder<T> {
 }
 
 impl BranchBuilder<AudioFrame> {
-    /// Appends a frame → frame stage.
-    pub fn stage(self, stage: impl AudioStage + 'static) -> Self {
-        self.map(|b| b.stage(stage))
-    }
-
-    /// Appends an encoder.
-    pub fn encoder(
-        self,
-        encoder: impl PacketStage<Input = AudioFrame, Output = Packet> + 'static,
-    ) -> BranchBuilder<Packet> {
-        self.map(|b| b.encoder(encoder))
-    }
+    frame_methods!(BranchBuilder);
 
     /// Ends the branch with an audio sink.
     pub fn sink(self, sink: impl AudioSink + 'static) -> Tee {
@@ -194,21 +197,7 @@ impl BranchBuilder<AudioFrame> {
 }
 
 impl BranchBuilder<Packet> {
-    /// Appends a packet → packet stage.
-    pub fn packet_stage(
-        self,
-        stage: impl PacketStage<Input = Packet, Output = Packet> + 'static,
-    ) -> Self {
-        self.map(|b| b.packet_stage(stage))
-    }
-
-    /// Appends a decoder.
-    pub fn decoder(
-        self,
-        decoder: impl PacketStage<Input = Packet, Output = AudioFrame> + 'static,
-    ) -> BranchBuilder<AudioFrame> {
-        self.map(|b| b.decoder(decoder))
-    }
+    packet_methods!(BranchBuilder);
 
     /// Ends the branch with a packet sink.
     pub fn sink(self, sink: impl PacketSink + 'static) -> Tee {

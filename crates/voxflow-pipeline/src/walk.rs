@@ -11,7 +11,9 @@ use voxflow_core::{AudioFormat, AudioFrame, Packet, Reframer};
 use crate::builder::{Branch, Element, PACKET_CAPACITY, Tail};
 use crate::chain::{DropWatch, Input, Runnable, Segment};
 use crate::flow::Flow;
-use crate::node::{AudioStageNode, Node, PacketStageNode, RingNode, SinkNode, SinkState, TeeNode};
+use crate::node::{
+    AnySink, AudioStageNode, Node, PacketStageNode, RingNode, SinkNode, SinkState, TeeNode,
+};
 use crate::recorder::Recorder;
 use crate::report::Role;
 use crate::shared::Shared;
@@ -62,6 +64,13 @@ pub(crate) struct Walk {
     interval: Duration,
 }
 
+fn no_sink(up: &'static str) -> Error {
+    Error::InvalidConfig {
+        what: "sink",
+        reason: format!("the chain after {up} has no sink"),
+    }
+}
+
 fn mismatch(upstream: &'static str, e: &Element, carries: &'static str) -> Error {
     let expects = if carries == "audio frames" {
         "packets"
@@ -110,6 +119,42 @@ impl Walk {
         Recorder::new(names, rows, primary, self.interval)
     }
 
+    /// The sink at the end of a path.
+    fn sink<T: Flow, S: AnySink<T> + 'static>(
+        &mut self,
+        sink: S,
+        mut path: Vec<usize>,
+    ) -> Box<dyn Node<T>> {
+        path.push(self.row(sink.name(), Role::Sink));
+        let rec = self.recorder(&path);
+        Box::new(SinkNode {
+            sink,
+            state: SinkState { rec, done: false },
+            _item: std::marker::PhantomData,
+        })
+    }
+
+    /// A thread boundary: the ring's sender ends this chain; the rest of the path, built by
+    /// `rest`, becomes a new chain fed by the receiver.
+    fn cut<T: Flow + crate::RingItem>(
+        &mut self,
+        name: &'static str,
+        (tx, rx): (crate::RingSender<T>, crate::RingReceiver<T>),
+        mut path: Vec<usize>,
+        make: impl Fn() -> T,
+        rest: impl FnOnce(&mut Self, Vec<usize>) -> Result<Box<dyn Node<T>>, Error>,
+    ) -> Result<Box<dyn Node<T>>, Error> {
+        self.links.push(Arc::clone(tx.stats()));
+        path.push(self.row(name, Role::Link));
+        let head = rest(self, path)?;
+        self.segments
+            .push(pending(Input::Ring { rx, name }, make(), head));
+        Ok(Box::new(RingNode {
+            tx: Some(tx),
+            scratch: make(),
+        }))
+    }
+
     fn link_name(&self, link: &Link) -> &'static str {
         link.name()
             .unwrap_or_else(|| crate::link::default_name(self.links.len()))
@@ -127,26 +172,14 @@ impl Walk {
     ) -> Result<Box<dyn Node<AudioFrame>>, Error> {
         let Some(e) = elements.pop_front() else {
             return match tail {
-                Some(Tail::Audio(sink)) => {
-                    let mut path = path;
-                    path.push(self.row(sink.name(), Role::Sink));
-                    let rec = self.recorder(&path);
-                    Ok(Box::new(SinkNode {
-                        sink,
-                        state: SinkState { rec, done: false },
-                        _item: std::marker::PhantomData,
-                    }))
-                }
+                Some(Tail::Audio(sink)) => Ok(self.sink(sink, path)),
                 Some(Tail::Packets(sink)) => Err(Error::ItemMismatch {
                     upstream: up,
                     downstream: sink.name(),
                     carries: "audio frames",
                     expects: "packets",
                 }),
-                None => Err(Error::InvalidConfig {
-                    what: "sink",
-                    reason: format!("the chain after {up} has no sink"),
-                }),
+                None => Err(no_sink(up)),
             };
         };
         match e {
@@ -214,21 +247,15 @@ impl Walk {
             }
             Element::Boundary(link) => {
                 let name = self.link_name(&link);
-                let (tx, rx) =
+                let ring =
                     crate::link::frame_ring_in(fmt, max, link, name, Arc::clone(&self.stop))?;
-                self.links.push(Arc::clone(tx.stats()));
-                let mut path = path;
-                path.push(self.row(name, Role::Link));
-                let head = self.audio(elements, tail, fmt, max, name, path)?;
-                self.segments.push(pending(
-                    Input::Ring { rx, name },
-                    AudioFrame::with_capacity(fmt, max),
-                    head,
-                ));
-                Ok(Box::new(RingNode {
-                    tx: Some(tx),
-                    scratch: AudioFrame::with_capacity(fmt, max),
-                }))
+                self.cut(
+                    name,
+                    ring,
+                    path,
+                    || AudioFrame::with_capacity(fmt, max),
+                    |w, path| w.audio(elements, tail, fmt, max, name, path),
+                )
             }
             Element::Tee(branch) => {
                 let Branch {
@@ -259,26 +286,14 @@ impl Walk {
     ) -> Result<Box<dyn Node<Packet>>, Error> {
         let Some(e) = elements.pop_front() else {
             return match tail {
-                Some(Tail::Packets(sink)) => {
-                    let mut path = path;
-                    path.push(self.row(sink.name(), Role::Sink));
-                    let rec = self.recorder(&path);
-                    Ok(Box::new(SinkNode {
-                        sink,
-                        state: SinkState { rec, done: false },
-                        _item: std::marker::PhantomData,
-                    }))
-                }
+                Some(Tail::Packets(sink)) => Ok(self.sink(sink, path)),
                 Some(Tail::Audio(sink)) => Err(Error::ItemMismatch {
                     upstream: up,
                     downstream: sink.name(),
                     carries: "packets",
                     expects: "audio frames",
                 }),
-                None => Err(Error::InvalidConfig {
-                    what: "sink",
-                    reason: format!("the chain after {up} has no sink"),
-                }),
+                None => Err(no_sink(up)),
             };
         };
         match e {
@@ -320,26 +335,20 @@ impl Walk {
             Element::Boundary(link) => {
                 let name = self.link_name(&link);
                 let slots = link.item_slots()?;
-                let (tx, rx) = crate::ring::ring_in(
+                let ring = crate::ring::ring_in(
                     slots,
                     link.overflow(),
                     name,
                     Arc::clone(&self.stop),
                     || Packet::with_capacity(bytes),
                 );
-                self.links.push(Arc::clone(tx.stats()));
-                let mut path = path;
-                path.push(self.row(name, Role::Link));
-                let head = self.packets(elements, tail, bytes, name, path)?;
-                self.segments.push(pending(
-                    Input::Ring { rx, name },
-                    Packet::with_capacity(bytes),
-                    head,
-                ));
-                Ok(Box::new(RingNode {
-                    tx: Some(tx),
-                    scratch: Packet::with_capacity(bytes),
-                }))
+                self.cut(
+                    name,
+                    ring,
+                    path,
+                    || Packet::with_capacity(bytes),
+                    |w, path| w.packets(elements, tail, bytes, name, path),
+                )
             }
             Element::Tee(branch) => {
                 let Branch {

@@ -3,49 +3,15 @@
 //! unchanged (samples, pts, trace), and the events equal those of the direct API, raised by the
 //! same call.
 
+mod common;
+
+use common::{Level, bursts};
 use std::time::{Duration, Instant};
 
 use voxflow_core::{AudioFormat, AudioFrame, AudioStage, Error, MediaTime, StageEvent, Trace};
 use voxflow_testkit::data::shared_data;
 use voxflow_vad::wav::read_wav;
-use voxflow_vad::{
-    Decision, SpeechModel, TurnConfig, TurnDetector, TurnEvent, Vad, VadConfig, VadFrame,
-};
-
-/// A scripted model: probability 1 when the hop's RMS is above 0.01.
-struct Level;
-impl SpeechModel for Level {
-    fn name(&self) -> &'static str {
-        "level"
-    }
-    fn process(&mut self, hop: &[f32]) -> f32 {
-        let e: f32 = hop.iter().map(|x| x * x).sum::<f32>() / hop.len().max(1) as f32;
-        if e.sqrt() > 0.01 { 1.0 } else { 0.0 }
-    }
-    fn reset(&mut self) {}
-    fn default_decision(&self) -> Decision {
-        Decision {
-            on: 0.5,
-            off: 0.5,
-            hangover: 0,
-        }
-    }
-}
-
-/// 16 kHz mono: tone bursts at the given (start, end) seconds, silence elsewhere.
-fn bursts(spans: &[(f64, f64)], total: f64) -> Vec<f32> {
-    let n = (total * 16_000.0) as usize;
-    (0..n)
-        .map(|i| {
-            let t = i as f64 / 16_000.0;
-            if spans.iter().any(|&(a, b)| t >= a && t < b) {
-                0.3 * (t * 1000.0).sin() as f32
-            } else {
-                0.0
-            }
-        })
-        .collect()
-}
+use voxflow_vad::{TurnConfig, TurnDetector, TurnEvent, Vad, VadConfig, VadFrame};
 
 /// `samples` cut into frames of `n` sample frames, each with its pts and a trace stamp (so the
 /// pass-through of the trace is checked too).

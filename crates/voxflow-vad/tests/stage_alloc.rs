@@ -3,34 +3,17 @@
 //! allocator, on this thread: the stages run on the test's thread): `Vad` none at all,
 //! `TurnDetector` exactly one allocation per `TurnEnded` (the utterance's `Vec`).
 
+mod common;
+
+use common::Level;
 use std::time::Duration;
 
 use voxflow_core::{AudioFormat, AudioFrame, AudioStage, MediaTime, StageEvent, TurnEvent};
 use voxflow_testkit::alloc::{CountingAlloc, Window};
-use voxflow_vad::{Decision, ModelKind, SpeechModel, TurnConfig, TurnDetector, Vad, VadConfig};
+use voxflow_vad::{ModelKind, TurnConfig, TurnDetector, Vad, VadConfig};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
-
-/// A scripted model: probability 1 when the hop's RMS is above 0.01 (turns that surely end).
-struct Level;
-impl SpeechModel for Level {
-    fn name(&self) -> &'static str {
-        "level"
-    }
-    fn process(&mut self, hop: &[f32]) -> f32 {
-        let e: f32 = hop.iter().map(|x| x * x).sum::<f32>() / hop.len().max(1) as f32;
-        if e.sqrt() > 0.01 { 1.0 } else { 0.0 }
-    }
-    fn reset(&mut self) {}
-    fn default_decision(&self) -> Decision {
-        Decision {
-            on: 0.5,
-            off: 0.5,
-            hangover: 0,
-        }
-    }
-}
 
 /// Frame `k` of `n` sample frames: a 200 Hz buzz switching on and off every 0.5 s.
 fn fill(frame: &mut AudioFrame, k: usize, n: usize) {

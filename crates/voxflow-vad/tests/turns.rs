@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::{Level, bursts};
 use std::time::Duration;
 
 use voxflow_core::{AudioFormat, AudioFrame, MediaTime};
@@ -11,41 +12,6 @@ use voxflow_vad::wav::read_wav;
 use voxflow_vad::{
     Decision, SpeechModel, TurnConfig, TurnDetector, TurnEvent, Vad, VadConfig, turns,
 };
-
-/// A scripted model: probability 1 when the hop's RMS is above 0.01.
-struct Level;
-impl SpeechModel for Level {
-    fn name(&self) -> &'static str {
-        "level"
-    }
-    fn process(&mut self, hop: &[f32]) -> f32 {
-        let e: f32 = hop.iter().map(|x| x * x).sum::<f32>() / hop.len().max(1) as f32;
-        if e.sqrt() > 0.01 { 1.0 } else { 0.0 }
-    }
-    fn reset(&mut self) {}
-    fn default_decision(&self) -> Decision {
-        Decision {
-            on: 0.5,
-            off: 0.5,
-            hangover: 0,
-        }
-    }
-}
-
-/// 16 kHz mono: tone bursts at the given (start, end) seconds, silence elsewhere.
-fn bursts(spans: &[(f64, f64)], total: f64) -> Vec<f32> {
-    let n = (total * 16_000.0) as usize;
-    (0..n)
-        .map(|i| {
-            let t = i as f64 / 16_000.0;
-            if spans.iter().any(|&(a, b)| t >= a && t < b) {
-                0.3 * (t * 1000.0).sin() as f32
-            } else {
-                0.0
-            }
-        })
-        .collect()
-}
 
 fn level_detector(cfg: TurnConfig) -> TurnDetector {
     let fmt = AudioFormat::new(16_000, 1).unwrap();

@@ -12,3 +12,42 @@ impl Rng {
         ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 }
+
+use voxflow_vad::{Decision, SpeechModel};
+
+/// A scripted model: probability 1 when the hop's RMS is above 0.01 (turns that surely start
+/// and end where the audio says).
+pub struct Level;
+
+impl SpeechModel for Level {
+    fn name(&self) -> &'static str {
+        "level"
+    }
+    fn process(&mut self, hop: &[f32]) -> f32 {
+        let e: f32 = hop.iter().map(|x| x * x).sum::<f32>() / hop.len().max(1) as f32;
+        if e.sqrt() > 0.01 { 1.0 } else { 0.0 }
+    }
+    fn reset(&mut self) {}
+    fn default_decision(&self) -> Decision {
+        Decision {
+            on: 0.5,
+            off: 0.5,
+            hangover: 0,
+        }
+    }
+}
+
+/// 16 kHz mono: tone bursts at the given (start, end) seconds, silence elsewhere.
+pub fn bursts(spans: &[(f64, f64)], total: f64) -> Vec<f32> {
+    let n = (total * 16_000.0) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / 16_000.0;
+            if spans.iter().any(|&(a, b)| t >= a && t < b) {
+                0.3 * (t * 1000.0).sin() as f32
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
