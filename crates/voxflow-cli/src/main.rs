@@ -498,7 +498,7 @@ struct Job {
 }
 
 impl Job {
-    /// Runs decode → [resample] → sink; `started` is when the open began (for first-frame time).
+    /// Runs decode → (resample) → sink; `started` is when the open began (for first-frame time).
     fn run(self, decoder: Decoder, started: Instant) -> Result<(Outcome, Report), Failure> {
         let opened = started.elapsed();
         let input = decoder.format();

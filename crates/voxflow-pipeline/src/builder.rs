@@ -112,7 +112,7 @@ macro_rules! element_methods {
 
         /// Appends a frame → packet stage (an encoder). Its input format is checked when the
         /// pipeline is built, and when it needs frames of a fixed size
-        /// ([`PacketStage::input_frames`]) a [`Reframer`] is inserted in front of it if the
+        /// ([`PacketStage::input_frames`]) a [`Reframer`](voxflow_core::Reframer) is inserted in front of it if the
         /// frames arriving can differ. Packets come out; what follows must take packets.
         pub fn encoder(
             self,
