@@ -66,7 +66,7 @@ pub(crate) fn probe(
         h.with_extension(ext);
     }
     guarded("the demuxer panicked on this header", || {
-        symphonia::default::get_probe().probe(
+        crate::riff_check::probe().probe(
             &h,
             mss,
             FormatOptions::default(),

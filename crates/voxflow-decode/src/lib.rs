@@ -10,6 +10,7 @@ mod error;
 #[cfg(feature = "opus")]
 mod opus;
 mod pcm;
+mod riff_check;
 mod source;
 #[cfg(feature = "lab")]
 pub mod testing;
