@@ -21,7 +21,8 @@ const FILES: &[(&str, u64, u64)] = &[
     // Vorbis: delay 128 + padding 720 from granule positions, trimmed.
     ("speech_44k1_stereo.ogg", 2_646_000, 2_646_000),
     // AAC in MP4: symphonia 0.6.1 ignores the edit list (1024 frames of priming), so the decode
-    // is 2585 packets x 1024 = 2_647_040 frames, and the container counts 2_647_024.
+    // is 2585 packets x 1024 = 2_647_040 frames, and symphonia announces 2_647_024. Not
+    // gapless: the true length is 2_646_000, see `m4a_decodes_to_its_edit_list_length`.
     ("speech_44k1_stereo.m4a", 2_647_040, 2_647_024),
     ("speech_44k1_stereo_10s.wav", 441_000, 441_000),
     ("librivox_16k_mono.wav", 113_600, 113_600),
@@ -73,6 +74,20 @@ fn every_file_decodes_to_its_length_in_fixed_frames() {
         );
         assert!(samples.iter().any(|&s| s != 0.0), "{name}: silent");
     }
+}
+
+/// EXPECTED FAILURE (a known gap, not a pass): the M4A's edit list (`elst`: 1024 frames of
+/// priming skipped, 2_646_000 frames played; `ffprobe` reports `duration_ts=2646000`) says the
+/// file is 2_646_000 frames long, but symphonia 0.6.1 ignores MP4 edit lists, so the decoder
+/// delivers 2_647_040 (priming and padding kept). This test asserts the true length and is
+/// marked `should_panic`; when the gap is closed it fails, and the marker must go.
+#[test]
+#[should_panic(expected = "M4A gapless length")]
+fn m4a_decodes_to_its_edit_list_length() {
+    let (_, meta, _) = decode_path("speech_44k1_stereo.m4a")
+        .expect("the shared data is missing: nothing checked (this message must not match)");
+    let total: u64 = meta.iter().map(|m| m.1 as u64).sum();
+    assert_eq!(total, 2_646_000, "M4A gapless length (edit list)");
 }
 
 #[test]
@@ -169,20 +184,70 @@ fn frame_at(samples: &[f32], channels: usize, frame: usize, n: usize) -> &[f32] 
     &samples[frame * channels..(frame + n) * channels]
 }
 
+/// Signal-to-noise ratio of `got` against `want` (same length), in dB.
+fn snr_db(want: &[f32], got: &[f32]) -> f64 {
+    let (mut sig, mut err) = (0f64, 0f64);
+    for (&w, &g) in want.iter().zip(got) {
+        sig += f64::from(w) * f64::from(w);
+        err += f64::from(w - g) * f64::from(w - g);
+    }
+    10.0 * (sig / err.max(1e-30)).log10()
+}
+
+fn rms(s: &[f32]) -> f64 {
+    (s.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / s.len().max(1) as f64).sqrt()
+}
+
+/// The lag (in sample frames, within `±max_lag`) at which channel 0 of `got` correlates best
+/// with channel 0 of `linear` around sample frame `at` (`got` should start at `at`).
+fn best_lag(linear: &[f32], channels: usize, at: usize, got: &[f32], max_lag: usize) -> i64 {
+    let n = got.len() / channels;
+    let mut best = (f64::NEG_INFINITY, 0i64);
+    for lag in -(max_lag as i64)..=max_lag as i64 {
+        let start = at as i64 + lag;
+        if start < 0 || (start as usize + n) * channels > linear.len() {
+            continue;
+        }
+        let start = start as usize;
+        let (mut xy, mut yy) = (0f64, 0f64);
+        for i in 0..n {
+            let x = f64::from(got[i * channels]);
+            let y = f64::from(linear[(start + i) * channels]);
+            xy += x * y;
+            yy += y * y;
+        }
+        let c = xy / yy.max(1e-30).sqrt();
+        if c > best.0 {
+            best = (c, lag);
+        }
+    }
+    best.1
+}
+
+/// Seeks land on the exact sample, and what follows is the linear decode's audio. The targets
+/// are in loud speech (RMS of the 100 ms after each: 0.1–0.5, checked below), so silence or
+/// a wrong position cannot pass: channel 0 must correlate best at lag 0 (of ±20 ms) and the
+/// first 10 frames (200 ms) after the seek must match the linear decode, bit-exact for the
+/// lossless formats and within a bound near the measured SNR for the lossy ones.
 #[test]
 fn seek_is_sample_accurate() {
     if shared_data("media").is_none() {
         return;
     }
-    // (file, exact samples expected after the seek?)
+    // (file, exact samples expected after the seek?, minimum SNR over the 10 frames otherwise).
+    // Measured worst SNR (2026-12-04, 5 targets): MP3 124 dB (symphonia re-reads the bit
+    // reservoir, so mostly bit-exact), Vorbis 318 dB, M4A 36.3 dB (AAC restarts without the
+    // previous frame's overlap; 56-69 dB at other targets). Bounds: MP3/Vorbis 100 dB, M4A
+    // 30 dB (6 dB under the measured figure).
     let cases = [
-        ("speech_44k1_stereo.flac", true),
-        ("speech_44k1_stereo_10s.wav", true),
-        ("speech_44k1_stereo.mp3", false),
-        ("speech_44k1_stereo.ogg", false),
-        ("speech_44k1_stereo.m4a", false),
+        ("speech_44k1_stereo.flac", true, f64::INFINITY),
+        ("speech_44k1_stereo_10s.wav", true, f64::INFINITY),
+        ("speech_44k1_stereo.mp3", false, 100.0),
+        ("speech_44k1_stereo.ogg", false, 100.0),
+        ("speech_44k1_stereo.m4a", false, 30.0),
     ];
-    for (name, exact) in cases {
+    const FRAMES_COMPARED: usize = 10;
+    for (name, exact, min_snr) in cases {
         let (dec0, _, linear) = decode_path(name).unwrap();
         let ch = usize::from(dec0.format().channels);
         let mut d = Decoder::open(shared_data(&format!("media/{name}")).unwrap()).unwrap();
@@ -191,32 +256,51 @@ fn seek_is_sample_accurate() {
         for _ in 0..10 {
             d.next_frame(&mut f).unwrap();
         }
-        for target_ms in [1234i64, 500, 7_777, 0] {
+        let mut worst_snr = f64::INFINITY;
+        // Word onsets in the first 10 s (the WAV is 10 s long), backwards and forwards.
+        for target_ms in [6_210i64, 1_410, 3_810, 8_800, 0] {
             let to = MediaTime::from_millis(target_ms);
             let pos = d.seek(to).unwrap();
             let want = to.rescale(44_100).ticks();
             assert_eq!(pos.ticks(), want, "{name}: seek result");
-            assert!(d.next_frame(&mut f).unwrap());
-            assert_eq!(f.pts().ticks(), want, "{name}: pts after seek");
-            assert_eq!(f.frames(), 882);
-            let reference = frame_at(&linear, ch, want as usize, 882);
-            let max_diff = f
-                .samples()
-                .iter()
-                .zip(reference)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            println!("seek {name} to {target_ms} ms: max |diff| vs linear decode {max_diff:e}");
-            if exact {
-                assert_eq!(f.samples(), reference, "{name}: samples after seek");
-            } else {
-                // Lossy codecs: the decoder restarts from a reset state, so the first frame
-                // may differ slightly; it must still be the same audio.
-                assert!(max_diff < 0.05, "{name}: {max_diff}");
+            let mut got = Vec::new();
+            for k in 0..FRAMES_COMPARED {
+                assert!(d.next_frame(&mut f).unwrap());
+                assert_eq!(
+                    f.pts().ticks(),
+                    want + 882 * k as i64,
+                    "{name}: pts after seek"
+                );
+                assert_eq!(f.frames(), 882);
+                got.extend_from_slice(f.samples());
             }
-            // Next frame follows on.
-            assert!(d.next_frame(&mut f).unwrap());
-            assert_eq!(f.pts().ticks(), want + 882);
+            let reference = frame_at(&linear, ch, want as usize, 882 * FRAMES_COMPARED);
+            let level = rms(&reference[..4410 * ch]);
+            assert!(
+                target_ms == 0 || level > 0.05,
+                "{name} at {target_ms} ms: reference RMS {level:.3}, not loud speech"
+            );
+            let lag = best_lag(&linear, ch, want as usize, &got, 882);
+            let snr = snr_db(reference, &got);
+            println!(
+                "seek {name} to {target_ms} ms: reference RMS {level:.3}, lag {lag}, \
+                 SNR vs linear decode {snr:.1} dB over {FRAMES_COMPARED} frames"
+            );
+            assert_eq!(
+                lag, 0,
+                "{name} at {target_ms} ms: best correlation at lag {lag}"
+            );
+            if exact {
+                assert!(got == reference, "{name}: samples after seek");
+            } else {
+                worst_snr = worst_snr.min(snr);
+            }
+        }
+        if !exact {
+            assert!(
+                worst_snr >= min_snr,
+                "{name}: SNR after a seek {worst_snr:.1} dB"
+            );
         }
         // Out of range and the very end.
         let dur = d.info().duration.unwrap();
@@ -292,14 +376,16 @@ fn m4a_from_a_stream_is_an_error_not_a_panic() {
     let Some(p) = shared_data("media/speech_44k1_stereo.m4a") else {
         return;
     };
-    // The moov box is at the end: a forward-only reader cannot reach it before mdat.
+    // The moov box is at the end: a forward-only reader cannot reach it before mdat, and the
+    // README promises `UnknownFormat` for exactly this.
     let file = std::fs::File::open(p).unwrap();
     let r = std::panic::catch_unwind(|| {
         Decoder::from_stream(Pipe(file), Some("m4a"), DecoderConfig::default())
             .map(|mut d| drain(&mut d).1.len())
     });
     let r = r.expect("symphonia panicked on an MP4 stream");
-    println!(
+    assert!(
+        matches!(r, Err(Error::UnknownFormat { .. })),
         "m4a from a stream: {:?}",
         r.as_ref().map_err(|e| e.to_string())
     );
