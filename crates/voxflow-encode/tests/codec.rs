@@ -25,8 +25,50 @@ fn tone(rate: u32, ch: u16, frames: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Fits the 440 Hz test tone to channel `c` of interleaved `pcm` after 100 ms of warm-up
+/// (codec delay and start-up): returns its level relative to the input's 0.3 amplitude (dB)
+/// and the fitted tone's energy over the residual's (dB).
+fn tone_fit(pcm: &[f32], rate: u32, ch: u16, c: u16) -> (f64, f64) {
+    let x: Vec<f64> = pcm
+        .iter()
+        .skip(usize::from(c))
+        .step_by(usize::from(ch))
+        .skip(rate as usize / 10)
+        .map(|&v| f64::from(v))
+        .collect();
+    assert!(x.len() >= rate as usize / 10, "too little audio to fit");
+    let w = std::f64::consts::TAU * 440.0 / f64::from(rate);
+    // Least squares for a·sin + b·cos (the 2×2 normal equations).
+    let (mut ss, mut cc, mut sc, mut xs, mut xc) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (i, &v) in x.iter().enumerate() {
+        let (si, co) = (w * i as f64).sin_cos();
+        ss += si * si;
+        cc += co * co;
+        sc += si * co;
+        xs += v * si;
+        xc += v * co;
+    }
+    let det = ss * cc - sc * sc;
+    let a = (xs * cc - xc * sc) / det;
+    let b = (xc * ss - xs * sc) / det;
+    let (mut fit, mut rest) = (0.0, 0.0);
+    for (i, &v) in x.iter().enumerate() {
+        let (si, co) = (w * i as f64).sin_cos();
+        let t = a * si + b * co;
+        fit += t * t;
+        rest += (v - t) * (v - t);
+    }
+    let level = 20.0 * ((a * a + b * b).sqrt() / 0.3).log10();
+    (level, 10.0 * (fit / rest.max(1e-30)).log10())
+}
+
+/// Every rate × channels × application (each with a frame duration and bitrate mode) in
+/// every backend: the packets have the configured duration, decode to whole frames, and carry
+/// the tone: fitted after warm-up, its level is within ±4 dB of the input and ≥ 3 dB above
+/// the residual (decoded silence or noise fails); one known opus-pure gap is asserted as such.
 #[test]
 fn settings_matrix_encodes_and_decodes_in_every_backend() {
+    let (mut worst_level, mut worst_snr) = (0.0f64, f64::INFINITY);
     let durations = [
         FrameDuration::Ms2_5,
         FrameDuration::Ms5,
@@ -64,21 +106,53 @@ fn settings_matrix_encodes_and_decodes_in_every_backend() {
                         ..EncoderConfig::voip(24_000)
                     };
                     let fs = dur.frames_at(rate);
-                    let pcm = tone(rate, ch, fs * 6);
+                    // At least 6 frames and 300 ms: 100 ms of warm-up, 200 ms to fit.
+                    let frames = 6.max((rate as usize * 3 / 10).div_ceil(fs));
+                    let pcm = tone(rate, ch, fs * frames);
                     let (pkts, _) = encode_all(cfg.clone(), &pcm);
                     let mut dec = OpusDecoder::new(backend, rate, ch).unwrap();
                     let mut out = AudioFrame::with_capacity(fmt(rate, ch), dec.max_frames());
+                    let mut decoded = Vec::with_capacity(pcm.len() + 2 * fs);
                     for p in &pkts {
                         let info = parse_packet(p.data()).unwrap();
                         assert_eq!(info.samples_at(rate) as usize, fs, "{cfg:?}");
                         let n = dec.decode(p.data(), &mut out).unwrap();
                         assert_eq!(n, fs);
                         assert_eq!(out.frames(), fs);
+                        decoded.extend_from_slice(out.samples());
+                    }
+                    // Known upstream gap (opus-pure 0.2.2, not voxflow's code): stereo at
+                    // 8 kHz in 2.5 ms frames (RestrictedLowDelay, CBR) comes back ≈ 29 dB
+                    // down (measured −29.8 / −28.2 dB; libopus: −1.0 dB). Asserted as a gap so
+                    // a fix shows up here.
+                    let known_gap = backend == Backend::PureRust
+                        && (rate, ch, dur) == (8_000, 2, FrameDuration::Ms2_5);
+                    for c in 0..ch {
+                        let (level, snr) = tone_fit(&decoded, rate, ch, c);
+                        if known_gap {
+                            assert!(
+                                level < -20.0,
+                                "{cfg:?}: opus-pure gap fixed? {level:+.2} dB"
+                            );
+                            continue;
+                        }
+                        worst_level = worst_level.max(level.abs());
+                        worst_snr = worst_snr.min(snr);
+                        // Measured worst (2026-12-04, both backends, deterministic): level
+                        // −3.37 dB (opus-pure, Audio 12 kHz stereo 2.5 ms, right channel),
+                        // tone-to-rest 4.6 dB (same case; most cases 7–20 dB). Bounds: ±4 dB
+                        // and ≥ 3 dB; decoded silence or noise is far outside both.
+                        assert!(
+                            level.abs() <= 4.0 && snr >= 3.0,
+                            "{cfg:?} channel {c}: 440 Hz at {level:+.2} dB of the input, \
+                             {snr:.1} dB above the rest"
+                        );
                     }
                 }
             }
         }
     }
+    eprintln!("worst tone level error {worst_level:.2} dB, worst tone-to-rest {worst_snr:.1} dB");
 }
 
 #[test]
