@@ -198,11 +198,34 @@ fn errors_leave_the_stage_usable() {
     while rs.poll(&mut out).unwrap() {
         got += out.frames();
     }
-    // A too-small output frame is refused, not grown.
-    rs.push(&ok).unwrap();
+    // A too-small output frame is refused with a typed error naming both sizes, not grown,
+    // and the refused output stays in the stage for the next poll with a big enough frame.
     let mut small = AudioFrame::with_capacity(rs.output_format(), 1);
-    let _ = rs.poll(&mut small);
-    assert!(small.capacity_frames() < rs.max_output_frames());
+    let err = loop {
+        rs.push(&ok).unwrap();
+        pushed += 1;
+        match rs.poll(&mut small) {
+            Ok(false) => assert!(pushed < 200, "no output frame became ready"),
+            Ok(true) => panic!("a 1-frame buffer took a whole output frame"),
+            Err(e) => break e,
+        }
+    };
+    let frames = match err {
+        voxflow_core::Error::FrameTooLarge { max_frames, frames } => {
+            assert_eq!(max_frames, 1);
+            frames
+        }
+        e => panic!("expected FrameTooLarge, got {e:?}"),
+    };
+    assert!(frames > 1 && frames <= rs.max_output_frames());
+    assert_eq!(small.capacity_frames(), 1, "the small frame was grown");
+    assert!(small.is_empty());
+    assert!(
+        rs.poll(&mut out).unwrap(),
+        "the refused frame is still there"
+    );
+    assert_eq!(out.frames(), frames);
+    got += frames;
     rs.finish().unwrap();
     assert!(matches!(
         rs.push(&ok),
@@ -213,7 +236,7 @@ fn errors_leave_the_stage_usable() {
     }
     assert_eq!(
         got,
-        ((pushed + 1) as f64 * 441.0 * 48_000.0 / 44_100.0).round() as usize
+        (pushed as f64 * 441.0 * 48_000.0 / 44_100.0).round() as usize
     );
     rs.reset();
     rs.push(&ok).unwrap();
