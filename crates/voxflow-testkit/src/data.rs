@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// The environment variable that turns a missing data path into a failure: `1` in CI.
+/// The environment variable that turns a missing data path into a failure (accepted
+/// values: [`required`](crate::required)); CI sets `1`.
 pub const REQUIRE_DATA: &str = "VOXFLOW_REQUIRE_DATA";
 
 /// The workspace root (the directory holding the root `Cargo.toml`).
@@ -26,7 +27,8 @@ pub fn workspace_root() -> PathBuf {
 /// binary can link a build of this crate made in another checkout.
 ///
 /// # Panics
-/// When the path does not exist and `VOXFLOW_REQUIRE_DATA=1`.
+/// When the path does not exist and [`REQUIRE_DATA`] asks for it (see
+/// [`required`](crate::required)).
 pub fn shared_data(what: &str) -> Option<PathBuf> {
     let mut roots = Vec::with_capacity(2);
     if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
@@ -44,7 +46,7 @@ pub fn shared_data(what: &str) -> Option<PathBuf> {
         .join(" or ");
     assert!(
         !crate::required(REQUIRE_DATA),
-        "test data {} not found from {from} and {REQUIRE_DATA}=1",
+        "test data {} not found from {from} and {REQUIRE_DATA} is on",
         shown.display()
     );
     eprintln!(

@@ -5,14 +5,16 @@
 
 use std::process::{Command, Stdio};
 
-/// The environment variable that turns a missing tool into a failure: `1` in CI.
+/// The environment variable that turns a missing tool into a failure (accepted
+/// values: [`required`](crate::required)); CI sets `1`.
 pub const REQUIRE_TOOLS: &str = "VOXFLOW_REQUIRE_TOOLS";
 
 /// `Some(name)` when the program `name` (looked up in `PATH`) can be started, else `None` with a
 /// printed reason.
 ///
 /// # Panics
-/// When the tool is missing and `VOXFLOW_REQUIRE_TOOLS=1`.
+/// When the tool is missing and [`REQUIRE_TOOLS`] asks for it (see
+/// [`required`](crate::required)).
 pub fn tool(name: &str) -> Option<&str> {
     if starts(name) {
         return Some(name);
@@ -20,7 +22,7 @@ pub fn tool(name: &str) -> Option<&str> {
     let hint = package_of(name).map_or(String::new(), |p| format!("; install {p}"));
     assert!(
         !crate::required(REQUIRE_TOOLS),
-        "{name} is not installed{hint} and {REQUIRE_TOOLS}=1"
+        "{name} is not installed{hint} and {REQUIRE_TOOLS} is on"
     );
     eprintln!("skipping: {name} is not installed{hint} (set {REQUIRE_TOOLS}=1 to fail instead)");
     None
@@ -29,7 +31,8 @@ pub fn tool(name: &str) -> Option<&str> {
 /// True when `name` is installed (see [`tool`]).
 ///
 /// # Panics
-/// When the tool is missing and `VOXFLOW_REQUIRE_TOOLS=1`.
+/// When the tool is missing and [`REQUIRE_TOOLS`] asks for it (see
+/// [`required`](crate::required)).
 pub fn have(name: &str) -> bool {
     tool(name).is_some()
 }
