@@ -45,6 +45,7 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
                 fill(&mut frame, k, n, ch.into(), rate as f32);
                 vad.process(&frame, |_, _| seen += 1).unwrap();
             }
+            // `analyze` + `poll_decision`.
             let window = Window::start();
             for k in 50..300 {
                 fill(&mut frame, k, n, ch.into(), rate as f32);
@@ -54,8 +55,22 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
                 }
             }
             let allocs = window.allocs().this_thread;
-            assert_eq!(allocs, 0, "{model} at {rate} Hz × {ch} allocated");
+            assert_eq!(allocs, 0, "{model} at {rate} Hz × {ch}: analyze allocated");
             assert!(seen > 500);
+            // `process` with its callback (the same decisions, one call).
+            let mut processed = 0usize;
+            let window = Window::start();
+            for k in 300..550 {
+                fill(&mut frame, k, n, ch.into(), rate as f32);
+                vad.process(&frame, |v, _| {
+                    processed += usize::from(v.probability >= 0.0);
+                })
+                .unwrap();
+            }
+            let allocs = window.allocs().this_thread;
+            assert_eq!(allocs, 0, "{model} at {rate} Hz × {ch}: process allocated");
+            // 250 frames of 20 ms in steady state: exactly two decisions each.
+            assert_eq!(processed, 500, "decisions from process");
         }
     }
     // The turn detector with a 48 kHz output rate: no allocation while no turn ends.

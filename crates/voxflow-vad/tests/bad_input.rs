@@ -130,6 +130,19 @@ fn clipping_and_dc_offset_keep_decisions_sensible() {
         "constant DC called speech: {:.3}",
         share(&d)
     );
+    // ±1 alternating every 0.5 s: each edge is a full-scale step the DC blocker turns into a
+    // decaying click, six of them in 3 s. Measured 0 % speech; the limit is the DC check's.
+    let square: Vec<f32> = (0..3 * 16_000)
+        .map(|i| if (i / 8_000) % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let (p, d) = run(ModelKind::Voxflow, 16_000, &square);
+    assert!(p.iter().all(|v| v.is_finite()));
+    println!("1 Hz square wave: {:.3} speech", share(&d));
+    assert!(
+        share(&d) < 0.05,
+        "1 Hz square wave called speech: {:.3}",
+        share(&d)
+    );
 }
 
 #[test]
