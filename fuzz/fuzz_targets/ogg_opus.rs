@@ -1,7 +1,11 @@
 //! Fuzz target: the Ogg Opus reader on arbitrary bytes. It must never panic; errors are typed
 //! (`voxflow_encode::Error`) and end the stream. Every packet it hands out parses as Opus (its
 //! TOC agrees with the duration it reports), lies inside the input, keeps no more samples than
-//! it decodes to, and positions only move forward.
+//! it decodes to, and positions run on without gaps.
+//!
+//! The first byte is a selector: when its low bit is set, the page CRCs of the rest are
+//! recomputed first (pages walked from the start while their layout holds), so that mutated
+//! pages reach the reader's page and packet parsing instead of being skipped as corrupt.
 #![no_main]
 
 use std::io::Cursor;
@@ -9,18 +13,62 @@ use std::io::Cursor;
 use libfuzzer_sys::fuzz_target;
 use voxflow_encode::{OggOpusReader, parse_packet};
 
+/// Ogg's CRC-32 (polynomial 0x04C11DB7, no reflection, initial value 0), bit by bit.
+fn ogg_crc(data: &[u8]) -> u32 {
+    let mut crc = 0u32;
+    for &b in data {
+        crc ^= u32::from(b) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04C1_1DB7
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// Rewrites the CRC of every whole page found back to back from the start of `b`.
+fn fix_crcs(b: &mut [u8]) {
+    let mut at = 0;
+    while b.len() >= at + 27 && &b[at..at + 4] == b"OggS" {
+        let nsegs = usize::from(b[at + 26]);
+        let Some(lacing) = b.get(at + 27..at + 27 + nsegs) else {
+            return;
+        };
+        let body: usize = lacing.iter().map(|&l| usize::from(l)).sum();
+        let end = at + 27 + nsegs + body;
+        if end > b.len() {
+            return;
+        }
+        b[at + 22..at + 26].fill(0);
+        let crc = ogg_crc(&b[at..end]);
+        b[at + 22..at + 26].copy_from_slice(&crc.to_le_bytes());
+        at = end;
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut reader) = OggOpusReader::new(Cursor::new(data)) else {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let mut bytes = rest.to_vec();
+    if sel & 1 == 1 {
+        fix_crcs(&mut bytes);
+    }
+    let len = bytes.len();
+    let Ok(mut reader) = OggOpusReader::new(Cursor::new(bytes)) else {
         return;
     };
     assert!(reader.head().channels >= 1);
     let mut buf = Vec::new();
     let mut next_start = 0u64;
     // Bounded work: the input holds at most one packet per byte (plus empty laces).
-    for _ in 0..=data.len() * 2 {
+    for _ in 0..=len * 2 {
         match reader.next_packet(&mut buf) {
             Ok(Some(p)) => {
-                assert!(buf.len() <= data.len());
+                assert!(buf.len() <= len);
                 let info = parse_packet(&buf).expect("a packet handed out parses");
                 assert_eq!(p.samples_48k, info.samples_48k());
                 assert!(p.keep_48k <= p.samples_48k);
