@@ -11,23 +11,7 @@
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use voxflow_encode::{OggOpusReader, parse_packet};
-
-/// Ogg's CRC-32 (polynomial 0x04C11DB7, no reflection, initial value 0), bit by bit.
-fn ogg_crc(data: &[u8]) -> u32 {
-    let mut crc = 0u32;
-    for &b in data {
-        crc ^= u32::from(b) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04C1_1DB7
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
+use voxflow_encode::{OggOpusReader, ogg_crc, parse_packet};
 
 /// Rewrites the CRC of every whole page found back to back from the start of `b`.
 fn fix_crcs(b: &mut [u8]) {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use common::*;
 use voxflow_core::{AudioFormat, AudioFrame, MediaTime, Packet};
 use voxflow_decode::{Decoder, DecoderConfig, Error};
-use voxflow_encode::{EncoderConfig, OggOpusWriter, OpusEncoder, OpusHead};
+use voxflow_encode::{EncoderConfig, OggOpusWriter, OpusEncoder, OpusHead, ogg_crc};
 use voxflow_testkit::{data::shared_data, tools::tool};
 
 /// (file, sample frames `opusdec` writes, channels).
@@ -271,22 +271,6 @@ fn output_gain_is_applied() {
             );
         }
     }
-}
-
-/// The Ogg CRC-32 (polynomial 0x04C11DB7, unreflected, initial value and final XOR 0).
-fn ogg_crc(data: &[u8]) -> u32 {
-    let mut crc = 0u32;
-    for &b in data {
-        crc ^= u32::from(b) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04C1_1DB7
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
 }
 
 /// Byte ranges of the pages of an Ogg stream.

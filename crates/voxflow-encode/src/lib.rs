@@ -17,7 +17,7 @@ pub use config::{Application, BitrateMode, EncoderConfig, FrameDuration};
 pub use decoder::OpusDecoder;
 pub use encoder::{MAX_PACKET_BYTES, OpusEncoder, is_dtx};
 pub use error::Error;
-pub use ogg::{OggOpusPacket, OggOpusReader, OggOpusWriter, OpusHead};
+pub use ogg::{OggOpusPacket, OggOpusReader, OggOpusWriter, OpusHead, ogg_crc};
 pub use rtp::{OPUS_RTP_CLOCK, PacketizerConfig, RtpOpusPacketizer};
 pub use sinks::{OggOpusSink, RtpSink};
 pub use toc::{Bandwidth, Mode, PacketInfo, TocError, parse_packet};

@@ -29,6 +29,18 @@ const CRC_TABLE: [u32; 256] = {
     t
 };
 
+/// The Ogg page checksum (CRC-32, polynomial 0x04C11DB7, unreflected, initial value and final
+/// XOR 0) of `data`: over a whole page with its checksum field zeroed, it is the value that
+/// field must hold. For tools that build or repair pages.
+///
+/// ```
+/// assert_eq!(voxflow_encode::ogg_crc(b""), 0);
+/// assert_ne!(voxflow_encode::ogg_crc(b"OggS"), 0);
+/// ```
+pub fn ogg_crc(data: &[u8]) -> u32 {
+    crc_update(0, data)
+}
+
 fn crc_update(mut crc: u32, data: &[u8]) -> u32 {
     for &b in data {
         crc = (crc << 8) ^ CRC_TABLE[((crc >> 24) as u8 ^ b) as usize];

@@ -361,7 +361,7 @@ impl PipelineBuilder {
             clock,
             event_capacity,
             report_interval,
-            budget,
+            budget: _,
         } = self;
         let source = source.ok_or(Error::InvalidConfig {
             what: "source",
@@ -438,7 +438,6 @@ impl PipelineBuilder {
             .enumerate()
             .map(|(i, p)| p(Arc::clone(&shared), i))
             .collect();
-        let _ = budget;
         Ok(Built {
             runnables,
             handle: crate::Handle {

@@ -6,7 +6,9 @@
 
 use std::time::Instant;
 
-use voxflow_core::{AudioFrame, AudioSink, AudioStage, Packet, PacketSink, PacketStage};
+use voxflow_core::{
+    AudioFrame, AudioSink, AudioStage, Packet, PacketSink, PacketStage, StageEvent,
+};
 
 use crate::event::Event;
 use crate::flow::{Flow, count_out};
@@ -60,6 +62,13 @@ fn min_deadline(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
+/// Sends every event a stage has queued to the pipeline's event channel, in order.
+fn forward_events(sh: &Shared, stage: &'static str, mut next: impl FnMut() -> Option<StageEvent>) {
+    while let Some(event) = next() {
+        sh.emit(Event::Stage { stage, event });
+    }
+}
+
 /// Handles an element's result: skippable errors are counted and reported, others halt.
 fn check(
     sh: &Shared,
@@ -88,12 +97,7 @@ pub(crate) struct AudioStageNode {
 
 impl AudioStageNode {
     fn events(&mut self, sh: &Shared) {
-        while let Some(event) = self.stage.poll_event() {
-            sh.emit(Event::Stage {
-                stage: self.name,
-                event,
-            });
-        }
+        forward_events(sh, self.name, || self.stage.poll_event());
     }
 
     fn drain(&mut self, sh: &Shared) -> Result<(), Halt> {
@@ -159,22 +163,18 @@ pub(crate) struct PacketStageNode<I, O> {
 
 impl<I: Flow, O: Flow> PacketStageNode<I, O> {
     fn events(&mut self, sh: &Shared) {
-        while let Some(event) = self.stage.poll_event() {
-            sh.emit(Event::Stage {
-                stage: self.name,
-                event,
-            });
-        }
+        forward_events(sh, self.name, || self.stage.poll_event());
     }
 
     fn drain(&mut self, sh: &Shared) -> Result<(), Halt> {
         loop {
-            match self.stage.poll(&mut self.out, sh.clock.now()) {
+            let now = sh.clock.now();
+            match self.stage.poll(&mut self.out, now) {
                 Ok(true) => {
                     // An output with no trace origin (an encoder's flush packet) stays
                     // untraced: written and counted downstream, not recorded.
                     if self.out.trace().origin().is_some() {
-                        self.out.trace_mut().stamp(self.name, sh.clock.now());
+                        self.out.trace_mut().stamp(self.name, now);
                     }
                     self.events(sh);
                     self.next.push(sh, &mut self.out, true)?;

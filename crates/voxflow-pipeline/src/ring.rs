@@ -152,6 +152,18 @@ enum Attempt {
     Full,
 }
 
+/// Installs `notify` on one end's wake slot (once).
+fn install_notify(slot: &WakeSlot, notify: Arc<dyn Notify>, end: &str) -> Result<(), Error> {
+    if slot.set_notify(notify) {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig {
+            what: "ring notify",
+            reason: format!("the {end}'s notify hook is already set"),
+        })
+    }
+}
+
 impl<T: RingItem> RingSender<T> {
     /// The link's live counters.
     pub fn stats(&self) -> &Arc<LinkStats> {
@@ -167,14 +179,7 @@ impl<T: RingItem> RingSender<T> {
     /// that retries [`try_send`](Self::try_send) when woken). Set it once, before use: fails
     /// with [`Error::InvalidConfig`] when a hook is already installed.
     pub fn set_notify(&self, notify: Arc<dyn Notify>) -> Result<(), Error> {
-        if self.shared.producer.set_notify(notify) {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig {
-                what: "ring notify",
-                reason: "the sender's notify hook is already set".into(),
-            })
-        }
+        install_notify(&self.shared.producer, notify, "sender")
     }
 
     /// Registers the calling thread as the one to unpark when slots free up (the first
@@ -482,14 +487,7 @@ impl<T: RingItem> RingReceiver<T> {
     /// scheduler that calls [`try_recv`](Self::try_recv) when woken). Set it once, before use:
     /// fails with [`Error::InvalidConfig`] when a hook is already installed.
     pub fn set_notify(&self, notify: Arc<dyn Notify>) -> Result<(), Error> {
-        if self.shared.consumer.set_notify(notify) {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig {
-                what: "ring notify",
-                reason: "the receiver's notify hook is already set".into(),
-            })
-        }
+        install_notify(&self.shared.consumer, notify, "receiver")
     }
 
     /// Registers the calling thread as the one to unpark when items arrive (the first

@@ -310,21 +310,17 @@ impl Session {
     /// Asks the pipeline's chains to stop now (sinks are finished). Returns at once.
     pub fn stop(&self) {
         self.handle.stop();
-        for &(w, id) in &self.ids {
-            if let Some(worker) = self.pool.workers.get(w) {
-                let _ = worker.inbox.try_send(Msg::Wake(id));
-                worker.thread.unpark();
-            }
-        }
+        self.wake_chains();
     }
 
     /// Ends the input now and lets everything buffered drain. Returns at once.
     pub fn flush(&self) {
         self.handle.flush();
-        self.stop_wake();
+        self.wake_chains();
     }
 
-    fn stop_wake(&self) {
+    /// Has every chain of the session polled soon, so it sees a stop or flush.
+    fn wake_chains(&self) {
         for &(w, id) in &self.ids {
             if let Some(worker) = self.pool.workers.get(w) {
                 let _ = worker.inbox.try_send(Msg::Wake(id));

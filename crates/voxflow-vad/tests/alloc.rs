@@ -2,31 +2,16 @@
 //! Steady-state processing allocates nothing (counting global allocator, on this thread: the
 //! stages run on the test's thread, so parallel tests cannot disturb the count).
 
+mod common;
+
 use std::time::Duration;
 
-use voxflow_core::{AudioFormat, AudioFrame, MediaTime};
+use voxflow_core::{AudioFormat, AudioFrame};
 use voxflow_testkit::alloc::{CountingAlloc, Window};
 use voxflow_vad::{ModelKind, TurnConfig, TurnDetector, Vad, VadConfig};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
-
-fn fill(frame: &mut AudioFrame, k: usize, n: usize, ch: usize, rate: f32) {
-    frame.reset(frame.format());
-    frame.set_frames(n).unwrap();
-    for (i, s) in frame.samples_mut().chunks_mut(ch).enumerate() {
-        let t = (k * n + i) as f32 / rate;
-        // 200 Hz buzz switching on and off every 0.5 s (speech-like level changes).
-        let on = ((t * 2.0) as u32).is_multiple_of(2);
-        let v = if on {
-            0.2 * (std::f32::consts::TAU * 200.0 * t).sin()
-        } else {
-            0.001 * (t * 9000.0).sin()
-        };
-        s.fill(v);
-    }
-    frame.set_pts(MediaTime::new((k * n) as i64, rate as u32));
-}
 
 #[test]
 fn vad_and_turns_do_not_allocate_in_steady_state() {
@@ -42,13 +27,13 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
             let mut frame = AudioFrame::with_capacity(fmt, n);
             let mut seen = 0usize;
             for k in 0..50 {
-                fill(&mut frame, k, n, ch.into(), rate as f32);
+                common::buzz_frame(&mut frame, k, n, 0.001);
                 vad.process(&frame, |_, _| seen += 1).unwrap();
             }
             // `analyze` + `poll_decision`.
             let window = Window::start();
             for k in 50..300 {
-                fill(&mut frame, k, n, ch.into(), rate as f32);
+                common::buzz_frame(&mut frame, k, n, 0.001);
                 vad.analyze(&frame).unwrap();
                 while let Some(v) = vad.poll_decision().unwrap() {
                     seen += usize::from(v.probability >= 0.0);
@@ -61,7 +46,7 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
             let mut processed = 0usize;
             let window = Window::start();
             for k in 300..550 {
-                fill(&mut frame, k, n, ch.into(), rate as f32);
+                common::buzz_frame(&mut frame, k, n, 0.001);
                 vad.process(&frame, |v, _| {
                     processed += usize::from(v.probability >= 0.0);
                 })
@@ -86,13 +71,13 @@ fn vad_and_turns_do_not_allocate_in_steady_state() {
     .unwrap();
     let mut frame = AudioFrame::with_capacity(fmt, 480);
     for k in 0..100 {
-        fill(&mut frame, k, 480, 1, 48_000.0);
+        common::buzz_frame(&mut frame, k, 480, 0.001);
         td.process(&frame).unwrap();
         while td.poll_turn_event().is_some() {}
     }
     let window = Window::start();
     for k in 100..400 {
-        fill(&mut frame, k, 480, 1, 48_000.0);
+        common::buzz_frame(&mut frame, k, 480, 0.001);
         td.process(&frame).unwrap();
     }
     assert_eq!(window.allocs().this_thread, 0, "turn detector allocated");

@@ -8,31 +8,12 @@ mod common;
 use common::Level;
 use std::time::Duration;
 
-use voxflow_core::{AudioFormat, AudioFrame, AudioStage, MediaTime, StageEvent, TurnEvent};
+use voxflow_core::{AudioFormat, AudioFrame, AudioStage, StageEvent, TurnEvent};
 use voxflow_testkit::alloc::{CountingAlloc, Window};
 use voxflow_vad::{ModelKind, TurnConfig, TurnDetector, Vad, VadConfig};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
-
-/// Frame `k` of `n` sample frames: a 200 Hz buzz switching on and off every 0.5 s.
-fn fill(frame: &mut AudioFrame, k: usize, n: usize) {
-    let fmt = frame.format();
-    let (ch, rate) = (usize::from(fmt.channels), fmt.rate as f32);
-    frame.reset(fmt);
-    frame.set_frames(n).unwrap();
-    for (i, s) in frame.samples_mut().chunks_mut(ch).enumerate() {
-        let t = (k * n + i) as f32 / rate;
-        let on = ((t * 2.0) as u32).is_multiple_of(2);
-        let v = if on {
-            0.2 * (std::f32::consts::TAU * 200.0 * t).sin()
-        } else {
-            0.0005 * (t * 9000.0).sin()
-        };
-        s.fill(v);
-    }
-    frame.set_pts(MediaTime::new((k * n) as i64, fmt.rate));
-}
 
 /// Pushes frames `from..to` of 20 ms through `stage` as a pipeline does; returns
 /// (voice edges, turn ends, other events) seen. Allocates nothing itself.
@@ -54,7 +35,7 @@ fn run(
         _ => other += 1,
     };
     for k in from..to {
-        fill(input, k, n);
+        common::buzz_frame(input, k, n, 0.0005);
         stage.push(input).unwrap();
         while let Some(e) = stage.poll_event() {
             count(e);

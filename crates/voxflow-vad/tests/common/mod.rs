@@ -51,3 +51,25 @@ pub fn bursts(spans: &[(f64, f64)], total: f64) -> Vec<f32> {
         })
         .collect()
 }
+
+/// Frame `k` of `n` sample frames (in the frame's own format): a 200 Hz buzz switching on and
+/// off every 0.5 s (speech-like level changes), with a faint 9 kHz tone at level `floor` in
+/// the gaps.
+pub fn buzz_frame(frame: &mut voxflow_core::AudioFrame, k: usize, n: usize, floor: f32) {
+    let fmt = frame.format();
+    let (ch, rate) = (usize::from(fmt.channels), fmt.rate as f32);
+    frame.reset(fmt);
+    // The callers size their frames for `n` sample frames.
+    frame.set_frames(n).unwrap();
+    for (i, s) in frame.samples_mut().chunks_mut(ch).enumerate() {
+        let t = (k * n + i) as f32 / rate;
+        let on = ((t * 2.0) as u32).is_multiple_of(2);
+        let v = if on {
+            0.2 * (std::f32::consts::TAU * 200.0 * t).sin()
+        } else {
+            floor * (t * 9000.0).sin()
+        };
+        s.fill(v);
+    }
+    frame.set_pts(voxflow_core::MediaTime::new((k * n) as i64, fmt.rate));
+}
