@@ -20,6 +20,7 @@ use voxflow::pipeline::{Link, Overflow, Pacing, Pipeline, Report};
 use voxflow::resample::{FrameSize, Preset, Resampler, ResamplerConfig};
 use voxflow::{AudioFormat, AudioSink, AudioSource};
 
+mod jitter_cmd;
 mod opus;
 mod vad_cmd;
 
@@ -143,6 +144,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Replay network traces (seq,send_ms,arrival_ms) through jitter buffers side by side on a
+    /// virtual clock with real Opus packets: delay, concealment, late drops, first audio.
+    JitterSim(jitter_cmd::JitterSimArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -348,6 +352,7 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             json,
         } => vad_cmd::turns(&file, min_silence, json),
         Cmd::VadEval { dir, model, json } => vad_cmd::vad_eval(&dir, &model, json),
+        Cmd::JitterSim(args) => jitter_cmd::jitter_sim(args, DEMO_CLIP),
     }
 }
 
