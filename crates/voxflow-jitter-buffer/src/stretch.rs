@@ -537,14 +537,35 @@ fn db_to_ms(dbfs: f32) -> f32 {
 
 /// Normalised cross-correlation of two equally long slices (0 for silence).
 fn ncc(a: &[f32], b: &[f32]) -> f32 {
-    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
-    for (&x, &y) in a.iter().zip(b) {
-        ab += x * y;
-        aa += x * x;
-        bb += y * y;
+    // Eight independent partial sums per quantity so the compiler can vectorise the loop
+    // (a single f32 accumulator forces sequential adds).
+    const LANES: usize = 8;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut ab = [0.0f32; LANES];
+    let mut aa = [0.0f32; LANES];
+    let mut bb = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..LANES {
+            ab[k] += x[k] * y[k];
+            aa[k] += x[k] * x[k];
+            bb[k] += y[k] * y[k];
+        }
     }
-    let den = (aa * bb).sqrt();
-    if den > 1e-30 { ab / den } else { 0.0 }
+    let (mut sab, mut saa, mut sbb) = (
+        ab.iter().sum::<f32>(),
+        aa.iter().sum::<f32>(),
+        bb.iter().sum::<f32>(),
+    );
+    for (&x, &y) in ra.iter().zip(rb) {
+        sab += x * y;
+        saa += x * x;
+        sbb += y * y;
+    }
+    let den = saa.sqrt() * sbb.sqrt();
+    if den > 1e-30 { sab / den } else { 0.0 }
 }
 
 /// Copies input frames `from..to` to output frame `dst` onwards (bounds checked: never
