@@ -13,9 +13,10 @@
 //! 2. **Coarse lag search.** For every lag `L` between [`MIN_PITCH_MS`] (2.5 ms, 400 Hz) and
 //!    [`MAX_PITCH_MS`] (15 ms, 67 Hz; less when the input is short) the normalised
 //!    cross-correlation of the two adjacent coarse segments `[s, s+L)` and `[s+L, s+2L)` is
-//!    computed — exactly the two segments that the splice will cross-fade. Among the interior
-//!    local maxima the *shortest* lag whose correlation is within [`OCTAVE_MARGIN`] of the best
-//!    one is taken (so one period is chosen rather than two).
+//!    computed — exactly the two segments that the splice will cross-fade. The best interior
+//!    local maximum is taken, unless a shorter local maximum within [`OCTAVE_MARGIN`] of it
+//!    has a multiple (2×, 3×, …, ± one coarse sample per multiple) equal to the best lag: then
+//!    that shorter one is the period (so one period is chosen rather than two).
 //! 3. **Refinement.** The lag is refined at full rate within ±`d` samples of the coarse lag, by
 //!    the same normalised correlation on the full-rate mono signal.
 //! 4. **Decision.** The splice is made when the full-rate correlation is at least
@@ -85,8 +86,8 @@ pub const COARSE_RATE: u32 = 4000;
 pub const CORRELATION_THRESHOLD: f32 = 0.9;
 /// Coarse correlation a lag candidate needs to be refined at full rate.
 pub const COARSE_THRESHOLD: f32 = 0.7;
-/// A shorter lag is preferred over the best one when its coarse correlation is at most this
-/// much lower (octave-error guard: one period rather than two).
+/// A shorter lag whose multiple is the best lag is preferred over the best one when its coarse
+/// correlation is at most this much lower (octave-error guard: one period rather than two).
 pub const OCTAVE_MARGIN: f32 = 0.08;
 /// Default quiet level (dBFS RMS over all channels): below it any length may be spliced.
 pub const DEFAULT_QUIET_DBFS: f32 = -45.0;
@@ -513,20 +514,29 @@ impl TimeStretcher {
             let b = &self.coarse[k0 + lag..k0 + 2 * lag];
             self.corr[lag] = ncc(a, b);
         }
-        let mut best = f32::NEG_INFINITY;
+        let is_peak =
+            |corr: &[f32], lag: usize| corr[lag] >= corr[lag - 1] && corr[lag] >= corr[lag + 1];
+        let mut best = (0usize, f32::NEG_INFINITY);
         for lag in lo + 1..hi {
             let c = self.corr[lag];
-            if c >= self.corr[lag - 1] && c >= self.corr[lag + 1] && c > best {
-                best = c;
+            if is_peak(&self.corr, lag) && c > best.1 {
+                best = (lag, c);
             }
         }
-        if best.is_nan() || best < COARSE_THRESHOLD {
+        if best.0 == 0 || best.1.is_nan() || best.1 < COARSE_THRESHOLD {
             return None;
         }
-        (lo + 1..hi).find(|&lag| {
-            let c = self.corr[lag];
-            c >= self.corr[lag - 1] && c >= self.corr[lag + 1] && c >= best - OCTAVE_MARGIN
-        })
+        // Octave guard: a shorter peak almost as good whose multiple is the best lag is the
+        // period (the best may be two or three periods). Other peaks near the best one are
+        // comb-structure artefacts of a harmonic-rich signal, not periods.
+        let (best_lag, best_c) = best;
+        (lo + 1..best_lag)
+            .find(|&lag| {
+                is_peak(&self.corr, lag)
+                    && self.corr[lag] >= best_c - OCTAVE_MARGIN
+                    && (2..=best_lag / lag + 1).any(|k| (k * lag).abs_diff(best_lag) <= k)
+            })
+            .or(Some(best_lag))
     }
 }
 

@@ -360,6 +360,48 @@ fn white_noise_is_copied_unchanged() {
 }
 
 #[test]
+fn every_rate_and_channel_count_splices_a_period() {
+    for rate in [
+        8_000u32, 11_025, 22_050, 32_000, 44_100, 48_000, 96_000, 192_000,
+    ] {
+        let mono = tone(200.0, rate, 0.06);
+        let period = f64::from(rate) / 200.0;
+        for ch in 1..=8u16 {
+            let chs = usize::from(ch);
+            // Channel c carries the tone with gain (c + 1) / chs.
+            let x: Vec<f32> = mono
+                .iter()
+                .flat_map(|&v| (0..chs).map(move |c| v * (c + 1) as f32 / chs as f32))
+                .collect();
+            let mut ts = TimeStretcher::new(fmt(rate, ch));
+            let n = ts.min_input_frames();
+            let mut out = vec![0.0; 3 * x.len()];
+            let what = format!("{rate} Hz × {ch}");
+            let r = ts.accelerate(&x[..n * chs], usize::MAX, false, &mut out);
+            assert_eq!(
+                assert_multiple_of_period(r.changed_frames, period, &what),
+                1,
+                "{what}"
+            );
+            assert_eq!(&out[..chs], &x[..chs], "{what}");
+            let o = r.output_frames * chs;
+            assert_eq!(&out[o - chs..o], &x[n * chs - chs..n * chs], "{what}");
+            let r = ts.expand(&x[..n * chs], n, &mut out);
+            assert_eq!(
+                assert_multiple_of_period(r.changed_frames, period, &what),
+                1,
+                "{what} expand"
+            );
+            let r = ts.accelerate(&x, usize::MAX, true, &mut out);
+            assert!(
+                r.changed_frames as f64 >= 2.0 * period * 0.98,
+                "{what} fast: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn anti_phase_channels_are_not_quiet() {
     // Loud noise with R = -L: the channel mean is exactly 0, the power is not.
     let mut rng = Rng(3);
