@@ -402,6 +402,26 @@ fn every_rate_and_channel_count_splices_a_period() {
 }
 
 #[test]
+fn pitch_range_is_covered() {
+    // 75..380 Hz: accelerate removes a multiple of the period, expand inserts exactly one.
+    for rate in [16_000u32, 48_000] {
+        let mut ts = TimeStretcher::new(fmt(rate, 1));
+        let n = ts.min_input_frames();
+        let mut out = vec![0.0; 3 * n];
+        for f0 in [75.0, 90.0, 110.0, 135.0, 165.0, 200.0, 245.0, 300.0, 380.0] {
+            let x = tone(f0, rate, 0.03);
+            let period = f64::from(rate) / f0;
+            let what = format!("{f0} Hz at {rate} Hz");
+            let r = ts.accelerate(&x[..n], usize::MAX, false, &mut out);
+            assert_multiple_of_period(r.changed_frames, period, &what);
+            let r = ts.expand(&x[..n], n, &mut out);
+            let m = assert_multiple_of_period(r.changed_frames, period, &what);
+            assert_eq!(m, 1, "{what}: expand inserted {m} periods");
+        }
+    }
+}
+
+#[test]
 fn anti_phase_channels_are_not_quiet() {
     // Loud noise with R = -L: the channel mean is exactly 0, the power is not.
     let mut rng = Rng(3);
