@@ -11,14 +11,22 @@
 //!   **duplicates_played**: sequence numbers decoded more than once.
 //! - **first_audio_ms**: time of the first pull of real audio − first arrival.
 //! - **drift_growth_ms**: mean delay of packets sent in the last 5 s − mean delay of packets sent
-//!   in 5–10 s.
+//!   in 5–10 s. The delay mixes the sender's clock (`send_ms`) and the receiver's, so on a trace
+//!   whose sender clock drifts, a buffer that holds its queue constant shows the drift itself
+//!   (−60 ms over 60 s for a 0.1 % fast sender) and a buffer that never adapts shows 0;
+//!   **wait_growth_ms** is the same difference for the receiver-clock wait (decode − arrival),
+//!   which shows how much the queue itself grew.
+//! - **first_sustained_audio_ms** / **concealed_pct_sustained**: as `first_audio_ms` /
+//!   `concealed_pct`, but starting at the first frame of real audio that begins 100 ms (10
+//!   frames) of uninterrupted real audio (a buffer that plays one frame and then conceals while
+//!   it fills starts there).
 //! - **spikes**: a spike is a packet whose network delay (arrival − send) exceeds that of the
 //!   previous arrived packet (by sequence) by more than 150 ms (one per 2 s at most). Its
 //!   recovery time is the send time of the first played packet at or after it whose delay is
 //!   within 20 ms of the mean delay of the packets sent in the 2 s before it, minus the spike's
 //!   send time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
@@ -46,6 +54,22 @@ pub struct SpikeRecovery {
     /// never, or no reference).
     pub recovery_ms: Option<f64>,
 }
+
+/// One played packet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Played {
+    /// Sequence number.
+    pub seq: u64,
+    /// Send time (sender clock), ms.
+    pub send_ms: f64,
+    /// First arrival (receiver clock), ms.
+    pub arrival_ms: f64,
+    /// Delay: decode pull time − send time, ms.
+    pub delay_ms: f64,
+}
+
+/// Frames of uninterrupted real audio that make playout "sustained".
+pub const SUSTAINED_FRAMES: usize = 10;
 
 /// Everything measured for one trace × buffer.
 #[derive(Clone, Debug, Default)]
@@ -88,8 +112,18 @@ pub struct Metrics {
     pub drift_growth_ms: Option<f64>,
     /// Spikes found in the trace and the recovery from each.
     pub spikes: Vec<SpikeRecovery>,
-    /// `(seq, send_ms, delay_ms)` of every played packet, in send order.
-    pub series: Vec<(u64, f64, f64)>,
+    /// Wait in the buffer (receiver clock: decode − arrival), last 5 s − 5–10 s, ms.
+    pub wait_growth_ms: Option<f64>,
+    /// First real audio that starts 100 ms of uninterrupted real audio − first arrival, ms.
+    pub first_sustained_audio_ms: Option<f64>,
+    /// Concealed frames from the first sustained real audio to the last real audio, percent.
+    pub concealed_pct_sustained: Option<f64>,
+    /// Decodes of bytes that were no packet of the run (should be 0).
+    pub unknown_decodes: u64,
+    /// Packets whose payload bytes equal another packet's.
+    pub shared_payload_packets: usize,
+    /// Every played packet, in send order.
+    pub series: Vec<Played>,
 }
 
 fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
@@ -109,11 +143,12 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 /// Computes the metrics of `rec`, a replay of `trace`.
 pub fn compute(trace: &Trace, rec: &Recording) -> Metrics {
     let mut send: HashMap<u64, f64> = HashMap::new();
-    let mut arrived: HashSet<u64> = HashSet::new();
+    let mut arrived: HashMap<u64, f64> = HashMap::new();
     for r in &trace.rows {
         send.entry(r.seq).or_insert(r.send_ms);
-        if r.arrival_ms.is_some() {
-            arrived.insert(r.seq);
+        if let Some(a) = r.arrival_ms {
+            let e = arrived.entry(r.seq).or_insert(a);
+            *e = e.min(a);
         }
     }
     let lost = send.len() - arrived.len();
@@ -133,16 +168,26 @@ pub fn compute(trace: &Trace, rec: &Recording) -> Metrics {
     }
     let duplicates_played = times.values().filter(|&&n| n > 1).count();
     let late_dropped = arrived
-        .iter()
+        .keys()
         .filter(|s| !first_decode.contains_key(s))
         .count();
 
-    let mut series: Vec<(u64, f64, f64)> = first_decode
+    let mut series: Vec<Played> = first_decode
         .iter()
-        .filter_map(|(&seq, &t)| send.get(&seq).map(|&s| (seq, s, t - s)))
+        .filter_map(|(&seq, &t)| {
+            let send_ms = *send.get(&seq)?;
+            // A decoded packet always arrived; fall back to its send time if not.
+            let arrival_ms = arrived.get(&seq).copied().unwrap_or(send_ms);
+            Some(Played {
+                seq,
+                send_ms,
+                arrival_ms,
+                delay_ms: t - send_ms,
+            })
+        })
         .collect();
-    series.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    let mut delays: Vec<f64> = series.iter().map(|x| x.2).collect();
+    series.sort_by(|a, b| a.send_ms.total_cmp(&b.send_ms).then(a.seq.cmp(&b.seq)));
+    let mut delays: Vec<f64> = series.iter().map(|x| x.delay_ms).collect();
     delays.sort_by(f64::total_cmp);
 
     // Real-audio span and concealment.
@@ -151,56 +196,70 @@ pub fn compute(trace: &Trace, rec: &Recording) -> Metrics {
         .iter()
         .map(|d| d.1)
         .fold(f64::INFINITY, f64::min);
-    let is_real = |i: usize, c: FrameClass| c == FrameClass::Audio && pull_time_ms(i) >= first_t;
-    let first_real = rec
+    let real: Vec<bool> = rec
         .frames
         .iter()
         .enumerate()
-        .position(|(i, &c)| is_real(i, c));
-    let last_real = rec
-        .frames
-        .iter()
-        .enumerate()
-        .rposition(|(i, &c)| is_real(i, c));
+        .map(|(i, &c)| c == FrameClass::Audio && pull_time_ms(i) >= first_t)
+        .collect();
+    let first_real = real.iter().position(|&r| r);
+    let last_real = real.iter().rposition(|&r| r);
+    let sustained = real
+        .windows(SUSTAINED_FRAMES)
+        .position(|w| w.iter().all(|&r| r));
+    let concealed_in = |a: usize, b: usize| {
+        rec.frames[a..=b]
+            .iter()
+            .filter(|&&c| c == FrameClass::Concealed)
+            .count()
+    };
     let (concealed_frames, span_frames) = match (first_real, last_real) {
-        (Some(a), Some(b)) => (
-            rec.frames[a..=b]
-                .iter()
-                .filter(|&&c| c == FrameClass::Concealed)
-                .count(),
-            b - a + 1,
-        ),
+        (Some(a), Some(b)) => (concealed_in(a, b), b - a + 1),
         _ => (0, 0),
+    };
+    let concealed_pct_sustained = match (sustained, last_real) {
+        (Some(a), Some(b)) if b >= a => {
+            Some(100.0 * concealed_in(a, b) as f64 / (b - a + 1) as f64)
+        }
+        _ => None,
     };
     let first_arrival = trace.first_arrival_ms();
 
-    let max_send = series.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
-    let drift_growth_ms = match (
-        mean(
+    let max_send = series
+        .iter()
+        .map(|x| x.send_ms)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let growth = |f: &dyn Fn(&Played) -> f64| {
+        let late = mean(
             series
                 .iter()
-                .filter(|x| x.1 >= max_send - 5_000.0)
-                .map(|x| x.2),
-        ),
-        mean(
+                .filter(|x| x.send_ms >= max_send - 5_000.0)
+                .map(f),
+        );
+        let early = mean(
             series
                 .iter()
-                .filter(|x| (5_000.0..10_000.0).contains(&x.1))
-                .map(|x| x.2),
-        ),
-    ) {
-        (Some(late), Some(early)) => Some(late - early),
-        _ => None,
+                .filter(|x| (5_000.0..10_000.0).contains(&x.send_ms))
+                .map(f),
+        );
+        Some(late? - early?)
     };
+    let drift_growth_ms = growth(&|x| x.delay_ms);
+    let wait_growth_ms = growth(&|x| x.delay_ms + x.send_ms - x.arrival_ms);
 
     Metrics {
         trace: trace.name.clone(),
         buffer: rec.buffer.clone(),
         played: series.len(),
         lost,
-        mean_delay_ms: mean(series.iter().map(|x| x.2)),
+        mean_delay_ms: mean(series.iter().map(|x| x.delay_ms)),
         p95_delay_ms: percentile(&delays, 95.0),
-        mean_delay_after_5s_ms: mean(series.iter().filter(|x| x.1 >= 5_000.0).map(|x| x.2)),
+        mean_delay_after_5s_ms: mean(
+            series
+                .iter()
+                .filter(|x| x.send_ms >= 5_000.0)
+                .map(|x| x.delay_ms),
+        ),
         concealed_pct: (span_frames > 0)
             .then(|| 100.0 * concealed_frames as f64 / span_frames as f64),
         concealed_frames,
@@ -213,13 +272,18 @@ pub fn compute(trace: &Trace, rec: &Recording) -> Metrics {
         decelerate_ms: rec.stretch_ms.1,
         stats: rec.stats.clone(),
         drift_growth_ms,
+        wait_growth_ms,
+        first_sustained_audio_ms: sustained.map(|i| pull_time_ms(i) - first_arrival),
+        concealed_pct_sustained,
         spikes: spikes(trace, &series),
+        unknown_decodes: rec.unknown_decodes,
+        shared_payload_packets: rec.shared_payload_packets,
         series,
     }
 }
 
 /// Finds the spikes of `trace` and measures the recovery of the played `series`.
-fn spikes(trace: &Trace, series: &[(u64, f64, f64)]) -> Vec<SpikeRecovery> {
+fn spikes(trace: &Trace, series: &[Played]) -> Vec<SpikeRecovery> {
     let mut first_rows: HashMap<u64, (f64, f64)> = HashMap::new();
     for r in &trace.rows {
         if let Some(a) = r.arrival_ms {
@@ -245,14 +309,14 @@ fn spikes(trace: &Trace, series: &[(u64, f64, f64)]) -> Vec<SpikeRecovery> {
         let pre = mean(
             series
                 .iter()
-                .filter(|x| x.1 < at && x.1 >= at - PRE_SPIKE_WINDOW_MS)
-                .map(|x| x.2),
+                .filter(|x| x.send_ms < at && x.send_ms >= at - PRE_SPIKE_WINDOW_MS)
+                .map(|x| x.delay_ms),
         );
         let recovery_ms = pre.and_then(|p| {
             series
                 .iter()
-                .find(|x| x.1 >= at && (x.2 - p).abs() <= RECOVERY_TOLERANCE_MS)
-                .map(|x| x.1 - at)
+                .find(|x| x.send_ms >= at && (x.delay_ms - p).abs() <= RECOVERY_TOLERANCE_MS)
+                .map(|x| x.send_ms - at)
         });
         out.push(SpikeRecovery {
             at_ms: at,
@@ -296,6 +360,11 @@ impl Metrics {
             "concealed_frames": self.concealed_frames,
             "audio_span_frames": self.span_frames,
             "drift_growth_ms": round(self.drift_growth_ms, 2),
+            "wait_growth_ms": round(self.wait_growth_ms, 2),
+            "first_sustained_audio_ms": round(self.first_sustained_audio_ms, 2),
+            "concealed_pct_sustained": round(self.concealed_pct_sustained, 3),
+            "unknown_decodes": self.unknown_decodes,
+            "shared_payload_packets": self.shared_payload_packets,
             "spikes": self.spikes.iter().map(|s| json!({
                 "at_ms": round(Some(s.at_ms), 1),
                 "jump_ms": round(Some(s.jump_ms), 1),
@@ -308,7 +377,7 @@ impl Metrics {
                 "delay_series".into(),
                 self.series
                     .iter()
-                    .map(|x| json!([x.0, x.1, (x.2 * 100.0).round() / 100.0]))
+                    .map(|x| json!([x.seq, x.send_ms, (x.delay_ms * 100.0).round() / 100.0]))
                     .collect(),
             );
         }

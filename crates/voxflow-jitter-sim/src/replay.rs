@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::SimError;
-use crate::buffers::{FrameClass, SimBuffer};
+use crate::buffers::{FrameClass, SimBuffer, lock};
 use crate::packets::PacketSet;
 use crate::trace::Trace;
 
@@ -34,6 +34,10 @@ pub struct Recording {
     pub stretch_ms: (Option<f64>, Option<f64>),
     /// The buffer's own statistics.
     pub stats: serde_json::Value,
+    /// Decodes of bytes that were no packet of the run (should be 0).
+    pub unknown_decodes: u64,
+    /// Packets whose payload bytes equal another packet's (credited as the recorder explains).
+    pub shared_payload_packets: usize,
 }
 
 /// The trace time of pull `i` (0-based), ms.
@@ -93,5 +97,8 @@ pub fn replay(
     }
     rec.stretch_ms = buffer.stretch_ms();
     rec.stats = buffer.stats_json();
+    let r = lock(buffer.recorder());
+    rec.unknown_decodes = r.unknown();
+    rec.shared_payload_packets = r.shared_payload_packets();
     Ok(rec)
 }

@@ -13,12 +13,15 @@ fn cell(v: Option<f64>, places: usize) -> String {
     }
 }
 
-/// The human table.
+/// The human table: delays in ms (mean, p95, mean of packets sent after 5 s), concealed %,
+/// late drops, out-of-order and duplicate playouts, first audio and first sustained audio after
+/// the first arrival, accelerate/decelerate totals (ms), drift growth and wait growth (ms), and
+/// one line per detected spike.
 pub fn table(rows: &[Metrics]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<10} {:<10} {:>8} {:>8} {:>9} {:>9} {:>6} {:>5} {:>5} {:>8} {:>8} {:>8} {:>8}",
+        "{:<8} {:<10} {:>7} {:>7} {:>8} {:>8} {:>5} {:>4} {:>4} {:>8} {:>8} {:>6} {:>6} {:>7} {:>7}",
         "trace",
         "buffer",
         "mean ms",
@@ -29,14 +32,16 @@ pub fn table(rows: &[Metrics]) -> String {
         "ooo",
         "dup",
         "first ms",
-        "accel ms",
-        "decel ms",
-        "drift ms"
+        "sust. ms",
+        "accel",
+        "decel",
+        "drift",
+        "wait+"
     );
     for m in rows {
         let _ = writeln!(
             s,
-            "{:<10} {:<10} {:>8} {:>8} {:>9} {:>9} {:>6} {:>5} {:>5} {:>8} {:>8} {:>8} {:>8}",
+            "{:<8} {:<10} {:>7} {:>7} {:>8} {:>8} {:>5} {:>4} {:>4} {:>8} {:>8} {:>6} {:>6} {:>7} {:>7}",
             m.trace,
             m.buffer,
             cell(m.mean_delay_ms, 1),
@@ -47,14 +52,16 @@ pub fn table(rows: &[Metrics]) -> String {
             m.out_of_order_played,
             m.duplicates_played,
             cell(m.first_audio_ms, 1),
+            cell(m.first_sustained_audio_ms, 1),
             cell(m.accelerate_ms, 0),
             cell(m.decelerate_ms, 0),
             cell(m.drift_growth_ms, 1),
+            cell(m.wait_growth_ms, 1),
         );
         for sp in &m.spikes {
             let _ = writeln!(
                 s,
-                "{:<21} spike at {:.0} ms (+{:.0} ms): pre-spike delay {} ms, back within 20 ms after {} ms",
+                "{:<19} spike at {:.0} ms (+{:.0} ms): pre-spike delay {} ms, back within 20 ms after {} ms",
                 "",
                 sp.at_ms,
                 sp.jump_ms,

@@ -75,6 +75,11 @@ fn fixed_40_on_a_tiny_trace_gives_the_hand_worked_answers() {
     assert_eq!(m.duplicates_played, 0);
     assert_eq!(m.lost, 1);
     assert_eq!(m.first_audio_ms, Some(37.0));
+    // No 100 ms of uninterrupted real audio: 6 frames, a loss, 4 frames, a loss, 6 frames.
+    assert_eq!(m.first_sustained_audio_ms, None);
+    assert_eq!(m.concealed_pct_sustained, None);
+    assert_eq!(m.shared_payload_packets, 0);
+    assert_eq!(m.unknown_decodes, 0);
     assert_eq!(m.accelerate_ms, Some(0.0));
     assert_eq!(m.stats["packetsLate"], 1);
     assert_eq!(m.stats["packetsDuplicated"], 1);

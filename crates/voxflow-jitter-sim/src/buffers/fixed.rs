@@ -106,6 +106,7 @@ impl SimBuffer for FixedBuffer {
 
     fn insert(&mut self, seq: u64, payload: &[u8], arrival: Duration) -> Result<(), SimError> {
         self.received_count += 1;
+        lock(&self.recorder).arrived(seq);
         if !self.received.insert(seq) {
             self.duplicates += 1;
             return Ok(());
@@ -159,6 +160,10 @@ impl SimBuffer for FixedBuffer {
         } else {
             FrameClass::Audio
         })
+    }
+
+    fn recorder(&self) -> &SharedRecorder {
+        &self.recorder
     }
 
     fn take_decoded(&mut self, into: &mut Vec<u64>) {

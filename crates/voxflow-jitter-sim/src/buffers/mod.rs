@@ -1,7 +1,7 @@
 //! The buffers under test, behind one small trait, and the recording decoder that tells which
 //! packet each decode played.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -50,6 +50,9 @@ pub trait SimBuffer {
 
     /// The buffer's statistics, named as WebRTC's `RTCInboundRtpStreamStats` where they map.
     fn stats_json(&self) -> serde_json::Value;
+
+    /// The recorder its decoder reports to.
+    fn recorder(&self) -> &SharedRecorder;
 }
 
 /// Which buffer to build (`--buffer`).
@@ -122,14 +125,21 @@ impl BufferSpec {
 /// Maps decoded payload bytes back to sequence numbers. Shared (behind a mutex, as decoders
 /// must be `Send`) between the buffer's decoder and the simulator.
 ///
-/// When several packets have identical bytes, a decode of those bytes is credited to the lowest
-/// sequence number not yet played; when all were played, to the lowest (a duplicate playout).
+/// Packets with identical bytes happen (digital silence encodes to identical Opus packets). A
+/// decode of such bytes is credited to one of the packets carrying them that has arrived (been
+/// given to the buffer) and was not played yet, the one nearest in sequence to the packet after
+/// the last one decoded (lower on a tie); when all that arrived were played, to the nearest of
+/// those (a duplicate playout). Crediting "the lowest not yet played" instead would credit a
+/// silent packet late in the stream to an identical one that was lost or dropped long before.
 #[derive(Debug, Default)]
 pub struct Recorder {
     by_payload: HashMap<Vec<u8>, Vec<u64>>,
+    arrived: HashSet<u64>,
     played: HashMap<u64, u32>,
+    last: Option<u64>,
     decoded: Vec<u64>,
     unknown: u64,
+    shared: usize,
 }
 
 /// A [`Recorder`] shared between a decoder and its buffer.
@@ -148,10 +158,21 @@ impl Recorder {
         for (seq, p) in packets.payloads.iter().enumerate() {
             by_payload.entry(p.clone()).or_default().push(seq as u64);
         }
+        let shared = by_payload
+            .values()
+            .filter(|v| v.len() > 1)
+            .map(Vec::len)
+            .sum();
         Arc::new(Mutex::new(Recorder {
             by_payload,
+            shared,
             ..Recorder::default()
         }))
+    }
+
+    /// Notes that packet `seq` was given to the buffer.
+    pub fn arrived(&mut self, seq: u64) {
+        self.arrived.insert(seq);
     }
 
     /// Notes that `payload` was decoded.
@@ -160,14 +181,20 @@ impl Recorder {
             self.unknown += 1;
             return;
         };
-        let seq = seqs
-            .iter()
-            .copied()
-            .find(|s| !self.played.contains_key(s))
-            .or_else(|| seqs.first().copied());
+        let expected = self.last.map_or(0, |l| l + 1);
+        let nearest = |ok: &dyn Fn(u64) -> bool| {
+            seqs.iter()
+                .copied()
+                .filter(|&s| ok(s))
+                .min_by_key(|&s| (s.abs_diff(expected), s))
+        };
+        let seq = nearest(&|s| self.arrived.contains(&s) && !self.played.contains_key(&s))
+            .or_else(|| nearest(&|s| self.arrived.contains(&s)))
+            .or_else(|| nearest(&|_| true));
         if let Some(seq) = seq {
             *self.played.entry(seq).or_default() += 1;
             self.decoded.push(seq);
+            self.last = Some(seq);
         }
     }
 
@@ -179,6 +206,11 @@ impl Recorder {
     /// Decodes of payloads that belong to no known packet (should stay 0).
     pub fn unknown(&self) -> u64 {
         self.unknown
+    }
+
+    /// Packets whose payload bytes are identical to another packet's.
+    pub fn shared_payload_packets(&self) -> usize {
+        self.shared
     }
 }
 
@@ -250,5 +282,56 @@ pub(crate) fn buffer_error(buffer: &str, e: impl std::fmt::Display) -> SimError 
     SimError::Buffer {
         buffer: buffer.to_string(),
         detail: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn identical_payloads_are_credited_to_the_arrived_packet_nearest_in_sequence() {
+        let (a, b, c) = (vec![1u8, 2], vec![3u8], vec![4u8]);
+        let packets = PacketSet {
+            payloads: vec![a.clone(), b.clone(), a.clone(), c, a.clone()],
+            reference: Vec::new(),
+        };
+        let shared = Recorder::new(&packets);
+        let mut r = lock(&shared);
+        assert_eq!(r.shared_payload_packets(), 3);
+        // Seq 0 (bytes A) is lost; 1 and 2 arrive and play: A is seq 2, not the lost seq 0.
+        r.arrived(1);
+        r.arrived(2);
+        r.record(&b);
+        r.record(&a);
+        // Seq 3 is lost, seq 4 (A again) arrives and plays, then A is played once more: a
+        // duplicate of the nearest arrived packet, 4.
+        r.arrived(4);
+        r.record(&a);
+        r.record(&a);
+        r.record(&[9]);
+        let mut got = Vec::new();
+        r.take(&mut got);
+        assert_eq!(got, vec![1, 2, 4, 4]);
+        assert_eq!(r.unknown(), 1);
+    }
+
+    #[test]
+    fn buffer_specs_parse() {
+        assert_eq!(BufferSpec::parse("voxflow").unwrap(), BufferSpec::Voxflow);
+        assert_eq!(
+            BufferSpec::parse("fixed:200").unwrap(),
+            BufferSpec::Fixed(200)
+        );
+        assert_eq!(BufferSpec::parse(" neteq ").unwrap(), BufferSpec::Neteq);
+        for bad in ["fixed", "fixed:", "fixed:-5", "fixed:99999", "jb", ""] {
+            assert!(
+                matches!(BufferSpec::parse(bad), Err(SimError::UnknownBuffer(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(BufferSpec::Fixed(40).name(), "fixed:40");
     }
 }

@@ -97,6 +97,7 @@ impl SimBuffer for NeteqBuffer {
 
     fn insert(&mut self, seq: u64, payload: &[u8], arrival: Duration) -> Result<(), SimError> {
         set_clock(arrival);
+        lock(&self.recorder).arrived(seq);
         let rtp = rtp_info(seq);
         let header = RtpHeader::new(
             rtp.seq16(),
@@ -126,6 +127,10 @@ impl SimBuffer for NeteqBuffer {
             SpeechType::Expand | SpeechType::Cng => FrameClass::Concealed,
             SpeechType::Normal | SpeechType::Music => FrameClass::Audio,
         })
+    }
+
+    fn recorder(&self) -> &SharedRecorder {
+        &self.recorder
     }
 
     fn take_decoded(&mut self, into: &mut Vec<u64>) {

@@ -50,6 +50,7 @@ impl SimBuffer for VoxflowBuffer {
 
     fn insert(&mut self, seq: u64, payload: &[u8], arrival: Duration) -> Result<(), SimError> {
         let at = self.base + arrival;
+        lock(&self.recorder).arrived(seq);
         self.packet.set_data(payload);
         self.packet.rtp = Some(rtp_info(seq));
         self.packet.arrival = Some(at);
@@ -77,6 +78,10 @@ impl SimBuffer for VoxflowBuffer {
             | Playout::Decelerate
             | Playout::Fec => FrameClass::Audio,
         })
+    }
+
+    fn recorder(&self) -> &SharedRecorder {
+        &self.recorder
     }
 
     fn take_decoded(&mut self, into: &mut Vec<u64>) {
