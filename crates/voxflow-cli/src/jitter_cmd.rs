@@ -68,7 +68,7 @@ pub fn jitter_sim(args: JitterSimArgs, demo_clip: &'static [u8]) -> Result<(), F
     let traces = args
         .traces
         .iter()
-        .map(|p| Trace::read(p))
+        .map(|p| Trace::read(p).map_err(|e| format!("{}: {e}", p.display())))
         .collect::<Result<Vec<_>, _>>()?;
     let audio = match &args.audio {
         Some(p) => load_audio_file(p)?,
