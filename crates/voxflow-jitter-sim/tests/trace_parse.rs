@@ -122,3 +122,24 @@ fn a_missing_file_is_an_io_error() {
     let err = Trace::read(std::path::Path::new("/nonexistent/trace.csv")).unwrap_err();
     assert!(matches!(err, TraceError::Io { .. }), "{err:?}");
 }
+
+proptest::proptest! {
+    /// Any text parses to a trace or a typed error, never a panic; a parsed trace has at least
+    /// one arrival and only finite, in-range numbers.
+    #[test]
+    fn any_text_parses_or_fails_cleanly(text in "(([0-9]{0,7}|-1|x),([0-9.e+-]{0,8}|inf|NaN),([0-9.]{0,8})?\n){0,20}") {
+        if let Ok(t) = Trace::parse("p", &text) {
+            proptest::prop_assert!(t.rows.iter().any(|r| r.arrival_ms.is_some()));
+            for r in &t.rows {
+                proptest::prop_assert!(r.send_ms.is_finite() && r.send_ms >= 0.0);
+                proptest::prop_assert!(r.arrival_ms.is_none_or(|a| a.is_finite() && a >= 0.0));
+            }
+        }
+    }
+
+    /// Arbitrary bytes (lossily decoded) never panic either.
+    #[test]
+    fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+        let _ = Trace::parse("p", &String::from_utf8_lossy(&bytes));
+    }
+}
