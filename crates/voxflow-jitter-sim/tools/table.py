@@ -147,8 +147,9 @@ def main_table(rows, pesq, failed):
 
 
 def draws_table(sets):
-    out = ['| draw | ' + ' | '.join(TRACES) + ' | mean delay ratio voxflow/neteq |',
-           '|' + '---|' * (len(TRACES) + 2)]
+    out = ['| draw | ' + ' | '.join(TRACES) + ' | mean delay ratio voxflow/neteq '
+           '| harsh PESQ-WB neteq / voxflow |',
+           '|' + '---|' * (len(TRACES) + 3)]
     passed = total = 0
     for name, (rows, pesq, failed) in sets:
         cells, ratios = [], []
@@ -166,7 +167,8 @@ def draws_table(sets):
             passed += verd == 'PASS'
             cells.append(verd)
         mean = sum(ratios) / len(ratios) if ratios else None
-        line = f'| {name} | ' + ' | '.join(cells) + f' | {fmt(mean, 2)} |'
+        p = ' / '.join(fmt(pesq.get(b), 2) for b in ('neteq', 'voxflow'))
+        line = f'| {name} | ' + ' | '.join(cells) + f' | {fmt(mean, 2)} | {p} |'
         if failed:
             line += ' ' + '; '.join(f'{b}: {w}' for b, w in sorted(failed.items()))
         out.append(line)
