@@ -7,9 +7,11 @@ Builds a 60 s 48 kHz mono reference from SPEECH (default ../shared/data/media/tu
 repeated), then two degraded copies:
   warped:  100 ms of leading silence and five 5 ms cuts inside pauses (what a jitter buffer's
            start-up delay and accelerate do to the timing, without damaging speech);
+  shifted: warped, plus 250 ms of silence inserted in the middle pause (a buffer that grows
+           after a delay spike), so the delay changes from 100 to 350 ms mid-file;
   damaged: 10 % of the 20 ms chunks zeroed at random (seed 1), as unconcealed packet loss.
 Scores each with pesq_wb.py, whole-file and in 10 s segments, and prints one JSON line per case.
-Expected: warped > 4.0 in both modes, damaged clearly lower.
+Expected: warped and shifted > 4.0 in both modes, damaged clearly lower.
 """
 import json
 import os
@@ -66,15 +68,18 @@ def main():
     for c in reversed(pause_centres(ref, 5)):
         warped = np.concatenate([warped[:c], warped[c + cut:]])
     warped = np.concatenate([np.zeros(RATE // 10, ref.dtype), warped])
+    pauses = pause_centres(warped, 7)
+    mid = pauses[len(pauses) // 2]
+    shifted = np.concatenate([warped[:mid], np.zeros(RATE // 4, ref.dtype), warped[mid:]])
     rng = np.random.default_rng(1)
     damaged = ref.copy()
     chunk = RATE // 50
     for k in np.flatnonzero(rng.random(len(ref) // chunk) < 0.10):
         damaged[k * chunk:(k + 1) * chunk] = 0
-    paths = {name: os.path.join(out, f'{name}.wav') for name in ('ref', 'warped', 'damaged')}
-    for name, x in (('ref', ref), ('warped', warped), ('damaged', damaged)):
+    paths = {name: os.path.join(out, f'{name}.wav') for name in ('ref', 'warped', 'shifted', 'damaged')}
+    for name, x in (('ref', ref), ('warped', warped), ('shifted', shifted), ('damaged', damaged)):
         write(paths[name], x)
-    for name in ('warped', 'damaged'):
+    for name in ('warped', 'shifted', 'damaged'):
         for extra in ([], ['--segments', '10']):
             r = subprocess.run([sys.executable, os.path.join(HERE, 'pesq_wb.py'), paths['ref'],
                                 paths[name]] + extra, capture_output=True, text=True)
