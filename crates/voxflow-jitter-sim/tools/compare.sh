@@ -37,7 +37,15 @@ fi
 "$here/setup.sh"
 py="${PESQ_VENV:-$repo/target/pesq-venv}/bin/python"
 
-rm -rf "$out"
+# Only ever delete a previous run of this script (or an empty folder).
+if [[ -e "$out" ]]; then
+    if [[ -d "$out/main" || -z "$(ls -A "$out" 2>/dev/null)" ]]; then
+        rm -rf "$out"
+    else
+        say "$out exists and is not a previous compare.sh run; not touching it"
+        exit 1
+    fi
+fi
 mkdir -p "$out/main"
 cp "$net"/*.csv "$out/main/"
 if [[ "$draws" -gt 0 ]]; then
