@@ -160,6 +160,8 @@ pub struct TimeStretcher {
     valid: usize,
     /// Coarse correlation per lag (index = coarse lag).
     corr: Vec<f32>,
+    /// Coarse lags of `corr` computed by the last coarse search (empty when `.0 > .1`).
+    corr_range: (usize, usize),
 }
 
 /// What the analysis decided for one splice position.
@@ -209,6 +211,7 @@ impl TimeStretcher {
             coarse: vec![0.0; coarse_len],
             valid: 0,
             corr: vec![0.0; max_lag / decim + 2],
+            corr_range: (1, 0),
         }
     }
 
@@ -430,15 +433,25 @@ impl TimeStretcher {
         let frames = (input.len() / ch).min(self.mono.len());
         let inv = 1.0 / ch as f32;
         let mut finite = true;
-        for ((m, p), frame) in self.mono[..frames]
-            .iter_mut()
-            .zip(&mut self.power[..frames])
-            .zip(input.chunks_exact(ch))
-        {
-            let s: f32 = frame.iter().sum::<f32>() * inv;
-            finite &= s.is_finite() && frame.iter().all(|v| v.is_finite());
-            *m = s;
-            *p = frame.iter().map(|v| v * v).sum::<f32>() * inv;
+        if ch == 1 {
+            // Mono: a plain copy (the generic per-frame loop below costs several times more).
+            let x = &input[..frames];
+            finite = x.iter().all(|v| v.is_finite());
+            self.mono[..frames].copy_from_slice(x);
+            for (p, &v) in self.power[..frames].iter_mut().zip(x) {
+                *p = v * v;
+            }
+        } else {
+            for ((m, p), frame) in self.mono[..frames]
+                .iter_mut()
+                .zip(&mut self.power[..frames])
+                .zip(input.chunks_exact(ch))
+            {
+                let s: f32 = frame.iter().sum::<f32>() * inv;
+                finite &= s.is_finite() && frame.iter().all(|v| v.is_finite());
+                *m = s;
+                *p = frame.iter().map(|v| v * v).sum::<f32>() * inv;
+            }
         }
         self.valid = 0;
         if !finite {
@@ -489,6 +502,15 @@ impl TimeStretcher {
             if centre < self.min_lag {
                 continue;
             }
+            // Skip the full-rate work when the coarse correlation near lag / k is poor.
+            let ck = (coarse_lag + k / 2) / k;
+            let (clo, chi) = self.corr_range;
+            let near = (ck.saturating_sub(1).max(clo)..=(ck + 1).min(chi))
+                .map(|i| self.corr.get(i).copied().unwrap_or(0.0))
+                .fold(f32::NEG_INFINITY, f32::max);
+            if near.is_finite() && near < COARSE_THRESHOLD - 0.1 {
+                continue;
+            }
             let (short, cs) = self.refine(pos, centre, d.max(2), max_lag);
             if short > 0 && cs >= CORRELATION_THRESHOLD && cs >= c - OCTAVE_MARGIN {
                 return Splice::Lag(short);
@@ -520,6 +542,7 @@ impl TimeStretcher {
     /// Coarse lag (in coarse samples) for a splice at full-rate frame `pos`, lags up to
     /// `max_lag` full-rate frames.
     fn coarse_search(&mut self, pos: usize, max_lag: usize) -> Option<usize> {
+        self.corr_range = (1, 0);
         let d = self.decim;
         let k0 = pos.div_ceil(d);
         let avail = (self.valid / d).min(self.coarse.len()).saturating_sub(k0);
@@ -535,6 +558,7 @@ impl TimeStretcher {
         // One lag below the range is computed as a neighbour only, so that the shortest lag
         // of the range can be a local maximum.
         let lo = (lo - 1).max(1);
+        self.corr_range = (lo, hi);
         for lag in lo..=hi {
             let a = &self.coarse[k0..k0 + lag];
             let b = &self.coarse[k0 + lag..k0 + 2 * lag];
