@@ -24,18 +24,20 @@
 //! 4. **Decision.** The splice is made when the full-rate correlation is at least
 //!    [`CORRELATION_THRESHOLD`] (0.9), or when the analysed region is *quiet*: its mean square is
 //!    below [`DEFAULT_QUIET_DBFS`] (−45 dBFS RMS, mean square over all channels; see
-//!    [`TimeStretcher::set_quiet_dbfs`]). Quiet
-//!    input needs no pitch: a segment of any length up to the caller's limit is spliced.
-//!    Otherwise (noise, transients, onsets) the input is copied unchanged and the call reports
+//!    [`TimeStretcher::set_quiet_dbfs`]). Quiet input needs no pitch: a segment of any
+//!    length up to the caller's limit is spliced (at most the longest period in normal
+//!    accelerate and in expand, up to about half the input in fast accelerate). Otherwise (noise, transients, onsets) the input is copied unchanged and the call reports
 //!    `changed_frames == 0`. Any non-finite sample (NaN, ±inf) in the analysed region also
 //!    leads to an unchanged copy.
 //! 5. **Cross-fade.** With `s` the splice start (sample frame 1 of the input) and `w_i =
 //!    (i+1)/(L+1)` a linear ramp over `L` frames:
 //!    * *accelerate* writes `x[..s]`, then `(1-w_i)·x[s+i] + w_i·x[s+L+i]` for `i < L`, then
 //!      `x[s+2L..]`: `L` frames fewer. In fast mode this repeats on the untouched rest of the
-//!      input (each splice consumes `2L` input frames, so at most about half is removed);
+//!      input (each splice consumes `2L` input frames, so at most about half is removed; after
+//!      a position that does not qualify the search moves on by half the longest period);
 //!    * *expand* writes `x[..s+L]`, then `(1-w_i)·x[s+L+i] + w_i·x[s+i]`, then `x[s+L..]`:
-//!      one period repeated, `L` frames more.
+//!      one period repeated, `L` frames more. (When the one-period correlation is more than
+//!      [`OCTAVE_MARGIN`] below that of two periods, two are inserted.)
 //!
 //! Each channel is cross-faded with the same lag, so the channel alignment is kept.
 //!
