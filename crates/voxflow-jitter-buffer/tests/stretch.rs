@@ -55,25 +55,37 @@ fn stream(
     ts: &mut TimeStretcher,
     x: &[f32],
     win: usize,
+    op: impl FnMut(&mut TimeStretcher, &[f32], &mut [f32]) -> Stretched,
+) -> (Vec<f32>, Vec<Stretched>) {
+    stream_ch(ts, x, 1, win, op)
+}
+
+/// [`stream`] for `ch` interleaved channels (`win` in frames).
+fn stream_ch(
+    ts: &mut TimeStretcher,
+    x: &[f32],
+    ch: usize,
+    win: usize,
     mut op: impl FnMut(&mut TimeStretcher, &[f32], &mut [f32]) -> Stretched,
 ) -> (Vec<f32>, Vec<Stretched>) {
     let mut out = Vec::new();
     let mut results = Vec::new();
-    let mut buf = vec![0.0; 4 * win];
-    for w in x.chunks_exact(win) {
+    let mut buf = vec![0.0; 4 * win * ch];
+    for w in x.chunks_exact(win * ch) {
         let r = op(ts, w, &mut buf);
-        assert_eq!(buf[0], w[0], "first sample kept");
-        assert_eq!(buf[r.output_frames - 1], w[win - 1], "last sample kept");
+        let o = r.output_frames * ch;
+        assert_eq!(&buf[..ch], &w[..ch], "first frame kept");
+        assert_eq!(&buf[o - ch..o], &w[w.len() - ch..], "last frame kept");
         // No click: within the window, no sample step larger than the input's own largest
         // one × 1.5 (+ 1e-4 for near-silent windows).
-        let (step_in, step_out) = (max_step(w), max_step(&buf[..r.output_frames]));
+        let (step_in, step_out) = (max_step_ch(w, ch), max_step_ch(&buf[..o], ch));
         assert!(
             step_out <= 1.5 * step_in + 1e-4,
             "window {}: output step {step_out} vs input {step_in} ({r:?})",
             results.len()
         );
         WORST_STEP.with(|c| c.set(c.get().max(step_out / step_in.max(1e-4))));
-        out.extend_from_slice(&buf[..r.output_frames]);
+        out.extend_from_slice(&buf[..o]);
         results.push(r);
     }
     (out, results)
@@ -111,6 +123,16 @@ fn pitch_period(x: &[f32], rate: u32) -> f64 {
         0.0
     };
     l as f64 + off
+}
+
+/// Largest sample-to-sample step of any channel of interleaved `x`.
+fn max_step_ch(x: &[f32], ch: usize) -> f32 {
+    (0..ch)
+        .map(|c| {
+            let v: Vec<f32> = x.iter().skip(c).step_by(ch).copied().collect();
+            max_step(&v)
+        })
+        .fold(0.0, f32::max)
 }
 
 fn max_step(x: &[f32]) -> f32 {
@@ -484,8 +506,9 @@ fn degenerate_formats_do_not_panic() {
     }
 }
 
-/// 16-bit PCM mono WAV samples, or `None` when the file is not that.
-fn read_wav_i16(bytes: &[u8]) -> Option<(u32, Vec<f32>)> {
+/// 16-bit PCM WAV: rate, channels and interleaved samples, or `None` when the file is not
+/// that.
+fn read_wav_i16(bytes: &[u8]) -> Option<(u32, u16, Vec<f32>)> {
     if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return None;
     }
@@ -499,50 +522,48 @@ fn read_wav_i16(bytes: &[u8]) -> Option<(u32, Vec<f32>)> {
             let format = u16::from_le_bytes(body.get(0..2)?.try_into().ok()?);
             let channels = u16::from_le_bytes(body.get(2..4)?.try_into().ok()?);
             let bits = u16::from_le_bytes(body.get(14..16)?.try_into().ok()?);
-            if format != 1 || channels != 1 || bits != 16 {
+            if format != 1 || channels == 0 || bits != 16 {
                 return None;
             }
-            rate = Some(u32::from_le_bytes(body.get(4..8)?.try_into().ok()?));
+            rate = Some((
+                u32::from_le_bytes(body.get(4..8)?.try_into().ok()?),
+                channels,
+            ));
         } else if id == b"data" {
             let s = body
                 .chunks_exact(2)
                 .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
                 .collect();
-            return Some((rate?, s));
+            let (rate, channels) = rate?;
+            return Some((rate, channels, s));
         }
         p += 8 + len + (len & 1);
     }
     None
 }
 
-#[test]
-fn real_speech_accelerates_enough() {
-    let Some(path) = voxflow_testkit::data::shared_data("media/librivox_16k_mono.wav") else {
-        return;
-    };
-    let (rate, x) = read_wav_i16(&std::fs::read(&path).unwrap()).expect("16-bit mono PCM WAV");
-    let mut ts = TimeStretcher::new(fmt(rate, 1));
+/// Accelerate (normal on 30 ms windows, fast on 60 ms windows, normal with the quiet path
+/// off) and expand over a whole speech file; returns the removed shares (normal, fast,
+/// pitch only), or `None` when the file is missing.
+fn speech(file: &str) -> Option<(f64, f64, f64)> {
+    let path = voxflow_testkit::data::shared_data(&format!("media/{file}"))?;
+    let (rate, channels, x) = read_wav_i16(&std::fs::read(&path).unwrap()).expect("16-bit PCM WAV");
+    let ch = usize::from(channels);
+    let mut ts = TimeStretcher::new(fmt(rate, channels));
     let (min_in, max_in) = (ts.min_input_frames(), ts.max_input_frames());
     let report = |ts: &mut TimeStretcher, fast: bool, win: usize| {
-        let (out, rs) = stream(ts, &x, win, |ts, w, o| {
+        let (out, rs) = stream_ch(ts, &x, ch, win, |ts, w, o| {
             ts.accelerate(w, usize::MAX, fast, o)
         });
         let used = rs.len() * win;
-        let removed = used - out.len();
+        let removed = used - out.len() / ch;
         let changed = rs.iter().filter(|r| r.changed_frames > 0).count();
         let share = removed as f64 / used as f64;
         // No gap: no sample step beyond the input's own largest one (× 1.25), over the file.
-        let (step_in, step_out) = (max_step(&x[..used]), max_step(&out));
+        let (step_in, step_out) = (max_step_ch(&x[..used * ch], ch), max_step_ch(&out, ch));
         let worst = WORST_STEP.with(|c| c.replace(0.0));
         println!(
-            "speech fast={fast}: largest step in {step_in:.4}, out {step_out:.4}; worst per-window ratio {worst:.3}"
-        );
-        assert!(
-            step_out <= 1.25 * step_in,
-            "speech fast={fast}: step {step_out} vs {step_in}"
-        );
-        println!(
-            "speech fast={fast} quiet path {} {} ms windows: {changed}/{} windows changed ({:.1} %), {:.2} ms removed per 10 ms, {:.1} % overall",
+            "{file} fast={fast} quiet path {}: {} ms windows: {changed}/{} windows changed ({:.1} %), {:.2} ms removed per 10 ms, {:.1} % overall; largest step in {step_in:.4}, out {step_out:.4}, worst per-window step ratio {worst:.3}",
             if ts.quiet_dbfs().is_finite() {
                 "on"
             } else {
@@ -554,10 +575,34 @@ fn real_speech_accelerates_enough() {
             10.0 * share,
             100.0 * share
         );
+        assert!(
+            step_out <= 1.25 * step_in,
+            "{file} fast={fast}: step {step_out} vs {step_in}"
+        );
         share
     };
     let normal = report(&mut ts, false, min_in);
     let fast = report(&mut ts, true, max_in);
+    // The same with the quiet path off: the share that pitch splices alone achieve.
+    ts.set_quiet_dbfs(f32::NEG_INFINITY);
+    let pitch_only = report(&mut ts, false, min_in);
+    ts.set_quiet_dbfs(voxflow_jitter_buffer::stretch::DEFAULT_QUIET_DBFS);
+    // Expand on the same windows, for the record (no threshold set by the brief).
+    let (out, rs) = stream_ch(&mut ts, &x, ch, min_in, |ts, w, o| ts.expand(w, min_in, o));
+    let changed = rs.iter().filter(|r| r.changed_frames > 0).count();
+    println!(
+        "{file} expand 30 ms windows: {changed}/{} windows changed, {:.1} % added",
+        rs.len(),
+        100.0 * (out.len() as f64 / (rs.len() * min_in * ch) as f64 - 1.0)
+    );
+    Some((normal, fast, pitch_only))
+}
+
+#[test]
+fn real_speech_accelerates_enough() {
+    let Some((normal, fast, pitch_only)) = speech("librivox_16k_mono.wav") else {
+        return;
+    };
     assert!(
         normal >= 0.05,
         "normal accelerate removed only {:.1} %",
@@ -568,23 +613,32 @@ fn real_speech_accelerates_enough() {
         "fast accelerate removed only {:.1} %",
         100.0 * fast
     );
-    // The same with the quiet path off: the share that pitch splices alone achieve.
-    ts.set_quiet_dbfs(f32::NEG_INFINITY);
-    let pitch_only = report(&mut ts, false, min_in);
     assert!(
         pitch_only >= 0.03,
         "pitch splices removed only {:.1} %",
         100.0 * pitch_only
     );
-    ts.set_quiet_dbfs(voxflow_jitter_buffer::stretch::DEFAULT_QUIET_DBFS);
-    // Expand on the same windows, for the record (no threshold set by the brief).
-    let win = ts.min_input_frames();
-    let (out, rs) = stream(&mut ts, &x, win, |ts, w, o| ts.expand(w, win, o));
-    let changed = rs.iter().filter(|r| r.changed_frames > 0).count();
-    println!(
-        "speech expand 30 ms windows: {changed}/{} windows changed, {:.1} % added",
-        rs.len(),
-        100.0 * (out.len() as f64 / (rs.len() * win) as f64 - 1.0)
+}
+
+#[test]
+fn real_stereo_speech_at_44k1_accelerates_enough() {
+    let Some((normal, fast, pitch_only)) = speech("speech_44k1_stereo_10s.wav") else {
+        return;
+    };
+    assert!(
+        normal >= 0.05,
+        "normal accelerate removed only {:.1} %",
+        100.0 * normal
+    );
+    assert!(
+        fast >= 0.20,
+        "fast accelerate removed only {:.1} %",
+        100.0 * fast
+    );
+    assert!(
+        pitch_only >= 0.03,
+        "pitch splices removed only {:.1} %",
+        100.0 * pitch_only
     );
 }
 
