@@ -583,6 +583,39 @@ fn speech(file: &str) -> Option<(f64, f64, f64)> {
     };
     let normal = report(&mut ts, false, min_in);
     let fast = report(&mut ts, true, max_in);
+    // Energy at the splice (normal mode, documented to cross-fade frames 1..1+L from the
+    // segments 1..1+L and 1+L..1+2L): within ±3 dB of the two segments' mean energy wherever
+    // the segments are above -40 dBFS.
+    let mut worst_db = 0.0f64;
+    let mut checked = 0;
+    let mut buf = vec![0.0; 2 * min_in * ch];
+    for w in x.chunks_exact(min_in * ch) {
+        let r = ts.accelerate(w, usize::MAX, false, &mut buf);
+        let l = r.changed_frames;
+        if l == 0 {
+            continue;
+        }
+        let energy =
+            |s: &[f32]| s.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / s.len() as f64;
+        let src = 0.5 * (energy(&w[ch..(1 + l) * ch]) + energy(&w[(1 + l) * ch..(1 + 2 * l) * ch]));
+        if src < 1e-4 {
+            continue;
+        }
+        let db = 10.0 * (energy(&buf[ch..(1 + l) * ch]) / src).log10();
+        worst_db = if db.abs() > worst_db.abs() {
+            db
+        } else {
+            worst_db
+        };
+        checked += 1;
+    }
+    println!(
+        "{file}: splice energy vs its sources, worst {worst_db:+.2} dB over {checked} splices"
+    );
+    assert!(
+        checked > 0 && worst_db.abs() <= 3.0,
+        "{file}: splice energy off by {worst_db:.2} dB"
+    );
     // The same with the quiet path off: the share that pitch splices alone achieve.
     ts.set_quiet_dbfs(f32::NEG_INFINITY);
     let pitch_only = report(&mut ts, false, min_in);
