@@ -245,8 +245,10 @@ fn reordering() {
     }
     let m = run(tagged(JitterConfig::default()), arr, 2_000, 8_000);
     assert_no_allocs("reordering", &m);
-    // Swapped arrivals are played in order: most pulls decode, and no reordered packet came
-    // late once the buffer adapted.
+    // Most of the 150 swapped pairs of the window were put back in order (the first of a pair
+    // arrived while the second was held), not dropped as late: the reorder path ran.
+    let late = m.after.packets_late - m.before.packets_late;
+    assert!(late < 50, "{late} late packets in the window");
     let decoded = m.after.jitter_buffer_emitted_count - m.before.jitter_buffer_emitted_count;
     let total = m.after.total_samples_received - m.before.total_samples_received;
     assert!(
