@@ -7,7 +7,8 @@
 //! [`TimeStretcher::min_input_frames`], 30 ms; at most [`TimeStretcher::max_input_frames`],
 //! 60 ms, are analysed).
 //!
-//! 1. **Analysis signal.** The channels are averaged to one mono signal at full rate. A coarse
+//! 1. **Analysis signal.** The channels are averaged to one mono signal at full rate, less its
+//!    mean over the analysed input (so a DC offset does not look like periodicity). A coarse
 //!    copy is made by averaging blocks of `d = round(rate / 4000)` samples (a box-car low-pass
 //!    and decimation to about 4 kHz; speech pitch lies well below 2 kHz).
 //! 2. **Coarse lag search.** For every lag `L` between [`MIN_PITCH_MS`] (2.5 ms, 400 Hz) and
@@ -22,8 +23,9 @@
 //!    that lag are refined too: when one passes the threshold and is within
 //!    [`OCTAVE_MARGIN`] of the lag's correlation, the shortest such lag is the period.
 //! 4. **Decision.** The splice is made when the full-rate correlation is at least
-//!    [`CORRELATION_THRESHOLD`] (0.9), or when the analysed region is *quiet*: its mean square is
-//!    below [`DEFAULT_QUIET_DBFS`] (−45 dBFS RMS, mean square over all channels; see
+//!    [`CORRELATION_THRESHOLD`] (0.9), or when the analysed region is *quiet*: its power (mean
+//!    square over all channels, less the squared mean of the channel average, i.e. without a
+//!    DC offset) is below [`DEFAULT_QUIET_DBFS`] (−45 dBFS RMS; see
 //!    [`TimeStretcher::set_quiet_dbfs`]). Quiet input needs no pitch: a segment of any
 //!    length up to the caller's limit is spliced (at most the longest period in normal
 //!    accelerate and in expand, up to about half the input in fast accelerate). Otherwise (noise, transients, onsets) the input is copied unchanged and the call reports
@@ -157,6 +159,8 @@ pub struct TimeStretcher {
     /// Mean square over the channels per frame (max_input): the quiet test, so that channels
     /// in anti-phase (whose mean cancels) are not taken for silence.
     power: Vec<f32>,
+    /// `mono` less its mean over the analysed input: the signal the pitch search correlates.
+    hp: Vec<f32>,
     /// Decimated channel mean (max_input / decim + 1).
     coarse: Vec<f32>,
     /// Frames of `mono` filled by the last `prepare`.
@@ -211,6 +215,7 @@ impl TimeStretcher {
             quiet_ms: db_to_ms(DEFAULT_QUIET_DBFS),
             mono: vec![0.0; max_input],
             power: vec![0.0; max_input],
+            hp: vec![0.0; max_input],
             coarse: vec![0.0; coarse_len],
             valid: 0,
             corr: vec![0.0; max_lag / decim + 2],
@@ -461,12 +466,18 @@ impl TimeStretcher {
             return false;
         }
         self.valid = frames;
+        // The analysis signal without its mean over the analysed input: an offset does not
+        // count as a match between segments.
+        let mean = self.mono[..frames].iter().sum::<f32>() / frames.max(1) as f32;
+        for (y, &x) in self.hp[..frames].iter_mut().zip(&self.mono[..frames]) {
+            *y = x - mean;
+        }
         let d = self.decim;
         let inv_d = 1.0 / d as f32;
         let coarse_frames = (frames / d).min(self.coarse.len());
         for (c, block) in self.coarse[..coarse_frames]
             .iter_mut()
-            .zip(self.mono[..frames].chunks_exact(d))
+            .zip(self.hp[..frames].chunks_exact(d))
         {
             *c = block.iter().sum::<f32>() * inv_d;
         }
@@ -478,9 +489,14 @@ impl TimeStretcher {
     fn analyse(&mut self, pos: usize, pitch_cap: usize, quiet_cap: usize) -> Splice {
         if quiet_cap >= 1 {
             let end = (pos + 2 * quiet_cap).min(self.valid);
-            let region = &self.power[pos.min(end)..end];
+            let start = pos.min(end);
+            let region = &self.power[start..end];
             if !region.is_empty() {
-                let ms = region.iter().sum::<f32>() / region.len() as f32;
+                // Variance: the mean square less the squared mean of the channel average (a DC
+                // offset on silence is still quiet).
+                let len = region.len() as f32;
+                let mean = self.mono[start..end].iter().sum::<f32>() / len;
+                let ms = region.iter().sum::<f32>() / len - mean * mean;
                 if ms <= self.quiet_ms {
                     return Splice::Lag(quiet_cap);
                 }
@@ -532,8 +548,8 @@ impl TimeStretcher {
             if pos + 2 * lag > self.valid {
                 break;
             }
-            let a = &self.mono[pos..pos + lag];
-            let b = &self.mono[pos + lag..pos + 2 * lag];
+            let a = &self.hp[pos..pos + lag];
+            let b = &self.hp[pos + lag..pos + 2 * lag];
             let c = ncc(a, b);
             if c > best.1 {
                 best = (lag, c);
@@ -598,7 +614,9 @@ fn db_to_ms(dbfs: f32) -> f32 {
     10f32.powf(dbfs / 10.0)
 }
 
-/// Normalised cross-correlation of two equally long slices (0 for silence).
+/// Normalised cross-correlation of two equally long slices (0 when either is silent). The
+/// slices come from the analysis signal less its mean, so an offset does not count as a
+/// match.
 fn ncc(a: &[f32], b: &[f32]) -> f32 {
     // Eight independent partial sums per quantity so the compiler can vectorise the loop
     // (a single f32 accumulator forces sequential adds).

@@ -468,6 +468,36 @@ fn anti_phase_channels_are_not_quiet() {
 }
 
 #[test]
+fn a_dc_offset_is_not_periodicity() {
+    let rate = 16_000;
+    let mut ts = TimeStretcher::new(fmt(rate, 1));
+    let n = ts.max_input_frames();
+    let mut out = vec![0.0; 2 * n];
+    let mut rng = Rng(11);
+    // Offset 0.3 + white noise at 0.1: not periodic, not quiet → copied.
+    for k in 0..40 {
+        let x: Vec<f32> = (0..n).map(|_| 0.3 + 0.1 * rng.next()).collect();
+        let r = ts.accelerate(&x, usize::MAX, k % 2 == 0, &mut out);
+        assert_eq!(r.changed_frames, 0, "offset noise, call {k}");
+        assert_eq!(
+            ts.expand(&x, n, &mut out).changed_frames,
+            0,
+            "offset noise, call {k}"
+        );
+    }
+    // Offset 0.3 on near silence: quiet (the offset is not signal).
+    let x: Vec<f32> = (0..n).map(|_| 0.3 + 1e-4 * rng.next()).collect();
+    assert_eq!(ts.accelerate(&x, 100, false, &mut out).changed_frames, 100);
+    // Offset 0.3 on a tone: still exactly one period.
+    let x: Vec<f32> = tone(150.0, rate, 0.03).iter().map(|v| v + 0.3).collect();
+    let r = ts.accelerate(&x, usize::MAX, false, &mut out);
+    assert_eq!(
+        assert_multiple_of_period(r.changed_frames, 16_000.0 / 150.0, "offset tone"),
+        1
+    );
+}
+
+#[test]
 fn non_finite_input_is_copied() {
     let mut ts = TimeStretcher::new(fmt(16_000, 1));
     let mut x = tone(150.0, 16_000, 0.03);
