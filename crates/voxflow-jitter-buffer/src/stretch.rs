@@ -59,9 +59,9 @@
 //! samples for the refinement and at most 2 × 25 more for the octave check (≈ 50 k
 //! multiply-adds); normal mode makes one attempt, fast mode at most one per half longest
 //! period of input (≤ 8 per 60 ms). Measured (criterion, `benches/stretch.rs`, 2-core shared
-//! machine under load, 2026-12-04): at 48 kHz mono about 11 µs per accelerate or expand of
-//! 30 ms of a voiced tone (7 µs for white noise), 50 µs for fast accelerate of 60 ms; at
-//! 16 kHz 4–6 µs per 30 ms call.
+//! machine under load, 2026-12-04): at 48 kHz mono 11–16 µs per accelerate or expand of
+//! 30 ms of a voiced tone (6–7 µs for white noise), about 50 µs for fast accelerate of 60 ms;
+//! at 16 kHz 3–5 µs per 30 ms call.
 //!
 //! # Sizes and the output rule
 //!
