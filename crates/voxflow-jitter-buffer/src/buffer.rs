@@ -253,10 +253,11 @@ impl JitterBuffer {
 
     /// Takes one packet that arrived at `arrival`. Its [`Packet::rtp`] must be set.
     ///
-    /// Never allocates. Errors are [`Error::Malformed`] (**skip**: the packet is not kept,
-    /// `packets_malformed` counts it): no RTP facts, an empty payload or one over
-    /// `max_payload`, one the decoder cannot size. Drops are not errors: they are the
-    /// [`Insert`] outcomes, each counted.
+    /// An accepted or dropped packet never allocates. Errors are [`Error::Malformed`]
+    /// (**skip**: the packet is not kept, `packets_malformed` counts it): no RTP facts, an empty
+    /// payload or one over `max_payload`, one the decoder cannot size; building the error's
+    /// message allocates (one `String`), the price of an error that says what was wrong. Drops
+    /// are not errors: they are the [`Insert`] outcomes, each counted.
     pub fn insert(&mut self, packet: &Packet, arrival: Instant) -> Result<Insert, Error> {
         let Some(rtp) = packet.rtp else {
             return Err(self.malformed("no RTP facts (Packet::rtp is None)".into()));
@@ -449,7 +450,10 @@ impl JitterBuffer {
             });
         };
         if !stream.started {
-            let Some(front) = self.store.front() else {
+            // Playout starts with the first packet, or once it has waited the floor the user
+            // set (`min_delay` + `base_delay`): the only start-up wait there is.
+            let wait = self.config.min_delay + self.config.base_delay;
+            let Some(front) = self.store.front().filter(|_| now >= stream.origin + wait) else {
                 out.samples_mut().fill(0.0);
                 return Ok(Pull {
                     playout: Playout::Idle,
@@ -464,6 +468,7 @@ impl JitterBuffer {
         self.update_target();
         self.fill(self.frame_len);
         let delay_us = self.delay_us(now);
+        self.grid_target(delay_us);
         let op = if self.config.time_stretch {
             self.stretch(delay_us)
         } else {
@@ -472,7 +477,12 @@ impl JitterBuffer {
         self.fill(self.frame_len);
 
         let play_ts = self.play_ts();
-        let (concealed, dtx, fec) = self.sync.kinds_ahead(self.frame_len);
+        let ahead = self.sync.kinds_ahead(self.frame_len);
+        // A frame is a concealed frame when at least half of it is synthesized (the counters
+        // count every concealed sample exactly).
+        let concealed = 2 * ahead.concealed >= self.frame_len;
+        let dtx = concealed && 2 * ahead.dtx >= ahead.concealed;
+        let fec = ahead.fec;
         let taken = self.sync.take(self.frame_len, out.samples_mut(), now);
         let n = self.frame_len as u64;
         let st = &mut self.stats;
@@ -489,10 +499,10 @@ impl JitterBuffer {
         self.fast_credit =
             (self.fast_credit + FAST_RATE * n as f64).min(self.frame_len as f64 * 2.0);
 
-        let playout = if concealed {
-            Playout::Conceal
-        } else if dtx {
+        let playout = if dtx {
             Playout::Dtx
+        } else if concealed {
+            Playout::Conceal
         } else if let Some(op) = op {
             op
         } else if fec {
@@ -513,12 +523,39 @@ impl JitterBuffer {
         let q = self
             .estimator
             .target_us(self.config.conceal_cost.as_micros() as i64);
-        let frame_us = self.config.frame.as_micros() as i64;
-        self.minimum_us = q + frame_us;
+        self.minimum_us = q;
         let max = self.config.max_delay.as_micros() as i64;
         let min = self.config.min_delay.as_micros() as i64;
         self.target_us =
             (self.minimum_us + self.config.base_delay.as_micros() as i64).clamp(min, max);
+    }
+
+    /// Puts the target on the pull grid. The next packet is needed at a pull, so the delay at
+    /// the decode point moves in whole frames: of the delays reachable from the current one
+    /// (plus or minus whole frames, within `min_delay..=max_delay`), take the one with the
+    /// least `delay + conceal_cost × percent of packets later than delay − base_delay`.
+    /// Before the estimator has a histogram, the target stays the estimator's first guess.
+    fn grid_target(&mut self, delay_us: i64) {
+        let frame_us = self.config.frame.as_micros() as i64;
+        let cost = self.config.conceal_cost.as_micros() as f64 * 100.0;
+        let base = self.config.base_delay.as_micros() as i64;
+        let max = self.config.max_delay.as_micros() as i64;
+        let min = self.config.min_delay.as_micros() as i64;
+        let mut best = (f64::INFINITY, self.target_us);
+        let mut d = delay_us.rem_euclid(frame_us);
+        while d <= max {
+            if d >= min {
+                let Some(late) = self.estimator.late_share(d - base) else {
+                    return;
+                };
+                let c = d as f64 + cost * late;
+                if c < best.0 {
+                    best = (c, d);
+                }
+            }
+            d += frame_us;
+        }
+        self.target_us = best.1;
     }
 
     /// Extended RTP timestamp of the next sample to play.
@@ -534,8 +571,16 @@ impl JitterBuffer {
         let Some(floor) = self.estimator.floor_us() else {
             return 0;
         };
-        let media_us = self.ticks_to_us(self.play_ts() - stream.ts_origin);
-        micros_since(stream.origin, now) - media_us - floor
+        // The next packet is needed at the pull that finds fewer than a frame left: after
+        // `whole` more frames. Its media time is the end of what is decoded.
+        let whole = (self.sync.frames() / self.frame_len) * self.frame_len;
+        let needed_at = micros_since(stream.origin, now) + self.frames_to_us(whole);
+        let media_us = self.ticks_to_us(stream.end_ts - stream.ts_origin);
+        needed_at - media_us - floor
+    }
+
+    fn frames_to_us(&self, frames: usize) -> i64 {
+        (frames as i128 * 1_000_000 / i128::from(self.format.rate)) as i64
     }
 
     /// Puts audio into the sync buffer until it holds `need` sample frames: decoded packets,
@@ -584,14 +629,16 @@ impl JitterBuffer {
                     } else if self.decoder.has_fec() && gap <= ticks + tol {
                         self.fec_front(gap);
                     } else {
-                        // Conceal up to the last packet's worth, which FEC may still recover.
-                        let room = if self.decoder.has_fec() {
-                            gap - ticks
-                        } else {
-                            gap
-                        };
-                        let frames = self.round_up(self.ticks_to_frames(room).min(self.frame_len));
-                        self.conceal(frames, Kind::Conceal, 0);
+                        // The next packet is missing and nothing recovers it yet: conceal
+                        // what this pull lacks and wait, exactly as in an underrun. If it comes
+                        // by the next pull it plays (one concealed frame, a little more delay);
+                        // if not, the next pull skips the time already concealed.
+                        let lack = need - self.sync.frames();
+                        let pushed = self.conceal_exact(lack, Kind::Conceal);
+                        let ticks = self.frames_to_ticks(pushed);
+                        if let Some(s) = self.stream.as_mut() {
+                            s.held_ticks += ticks;
+                        }
                     }
                 }
                 None => {
@@ -602,9 +649,12 @@ impl JitterBuffer {
                     } else {
                         Kind::Conceal
                     };
-                    let frames = self.round_up(need - self.sync.frames());
-                    let ticks = self.frames_to_ticks(frames);
-                    self.conceal(frames, kind, -ticks);
+                    // Conceal exactly what this pull lacks (the decoder works in 2.5 ms steps;
+                    // the excess is dropped) so the concealment ends with the frame, and a
+                    // packet that arrives by the next pull plays from its first sample.
+                    let lack = need - self.sync.frames();
+                    let pushed = self.conceal_exact(lack, kind);
+                    let ticks = self.frames_to_ticks(pushed);
                     if let Some(s) = self.stream.as_mut() {
                         s.held_ticks += ticks;
                     }
@@ -691,13 +741,30 @@ impl JitterBuffer {
         }
     }
 
+    /// Appends exactly `frames` of concealment (or DTX fill) without moving the timeline (the
+    /// caller is waiting for media); returns the sample frames appended.
+    fn conceal_exact(&mut self, frames: usize, kind: Kind) -> usize {
+        let silence = kind == Kind::Dtx && self.config.dtx_fill == DtxFill::Silence;
+        if silence {
+            return self.sync.push_silence(frames, kind);
+        }
+        let made = self.round_up(frames);
+        match self.decoder.conceal(made, &mut self.scratch) {
+            Ok(_) => {
+                let n = (frames * self.channels).min(self.scratch.samples().len());
+                self.sync.push(&self.scratch.samples()[..n], kind, None)
+            }
+            Err(_) => self.sync.push_silence(frames, kind),
+        }
+    }
+
     /// Accelerates or decelerates the head of the sync buffer toward the target; returns what
     /// it did, if anything.
     fn stretch(&mut self, delay_us: i64) -> Option<Playout> {
         let err = delay_us - self.target_us;
-        let fast = err > FAST_MARGIN_US;
         let accelerate = err > ACCEL_MARGIN_US;
         let decelerate = err < -DECEL_MARGIN_US;
+        let fast = err > FAST_MARGIN_US;
         if !accelerate && !decelerate {
             return None;
         }
@@ -783,12 +850,16 @@ impl JitterBuffer {
         }
     }
 
-    /// When the next pull is due: one frame after the last pull, or at once when nothing has
-    /// been pulled and a packet is waiting; `None` before the first packet.
+    /// When the next pull is due: one frame after the last pull; before the first pull, the
+    /// first packet's arrival (plus `min_delay` + `base_delay`, zero by default: playout
+    /// starts at once); `None` before the first packet.
     pub fn next_deadline(&self) -> Option<Instant> {
         match self.last_pull {
             Some(t) => Some(t + self.config.frame),
-            None => self.stream.as_ref().map(|s| s.origin),
+            None => self
+                .stream
+                .as_ref()
+                .map(|s| s.origin + self.config.min_delay + self.config.base_delay),
         }
     }
 

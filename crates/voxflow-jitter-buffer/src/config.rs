@@ -44,7 +44,7 @@ pub struct JitterConfig {
     /// How much delay one percent less concealment is worth: the target is the delay that
     /// minimises `delay + conceal_cost × (percent of packets that would come too late)` (see
     /// [`DelayEstimator`](crate::DelayEstimator)). Larger: fewer glitches, more delay. Default
-    /// 3 ms.
+    /// 2.5 ms.
     pub conceal_cost: Duration,
     /// Most packets held at once; a packet beyond it is dropped (counted). Default 100 (2 s of
     /// 20 ms packets).
@@ -68,7 +68,7 @@ impl Default for JitterConfig {
             min_delay: Duration::ZERO,
             max_delay: Duration::from_secs(1),
             base_delay: Duration::ZERO,
-            conceal_cost: Duration::from_millis(3),
+            conceal_cost: Duration::from_micros(2_500),
             max_packets: 100,
             max_bytes: 64 * 1024,
             max_payload: 1_500,

@@ -13,7 +13,9 @@
 //! packet *p*'s audio is also in packet *p + 1*, so it is in time if *p* is, or if *p + 1* is one
 //! packet duration earlier than *p* is due: the jitter that matters is
 //! `min(jitter(p), jitter(p + 1) + duration)`. The estimator pairs packets by sequence number
-//! to feed that value (a packet whose successor never comes is fed its own jitter).
+//! to feed that value (a packet whose successor never comes is fed its own jitter; a packet
+//! that has not come when its successor does — lost, or reordered behind it — is fed the
+//! successor's jitter plus one duration, the delay at which FEC recovers it).
 //!
 //! **Histogram.** Every [`INTERVAL_US`] the effective jitter of the packets of that interval
 //! goes into a histogram of 1 ms buckets, each interval weighing 1 in total (spread over its
@@ -26,7 +28,7 @@
 //! a lossy link whose losses FEC repairs it leaves delay on the table. Here the target is the
 //! delay *d* that minimises `d + cost × (share of packets later than d, in percent)`: `cost` is
 //! the delay one percent less concealment is worth ([`JitterConfig::conceal_cost`]
-//! (crate::JitterConfig::conceal_cost), 3 ms by default). The histogram gives the share for
+//! (crate::JitterConfig::conceal_cost), 2.5 ms by default). The histogram gives the share for
 //! every *d* at once, so this is one pass over the buckets, twice a second.
 //!
 //! Before the first interval closes, the target is the worst effective jitter seen so far.
@@ -45,6 +47,8 @@ pub const BUCKET_US: i64 = 1_000;
 pub const MAX_PER_INTERVAL: usize = 256;
 /// Packets remembered for FEC pairing.
 const PAIRING: usize = 64;
+/// The jitter of a packet that has not arrived (a placeholder in the pairing table).
+const UNKNOWN: i64 = i64::MAX / 4;
 
 #[derive(Clone, Copy, Debug)]
 struct Recent {
@@ -76,6 +80,8 @@ pub struct DelayEstimator {
     /// (increasing relative delay) for the sliding minimum.
     floor_q: VecDeque<(i64, i64)>,
     hist: Vec<f64>,
+    /// Running sum of `hist` (bucket b: the weight at or below b), rebuilt per interval.
+    cdf: Vec<f64>,
     total: f64,
     interval_start: Option<i64>,
     /// Effective jitter of the open interval's packets.
@@ -86,6 +92,7 @@ pub struct DelayEstimator {
     last_jitter: i64,
     fec_us: Option<i64>,
     recent: [Option<Recent>; PAIRING],
+    first_seq: Option<i64>,
 }
 
 impl DelayEstimator {
@@ -96,6 +103,7 @@ impl DelayEstimator {
         DelayEstimator {
             floor_q: VecDeque::with_capacity(1024),
             hist: vec![0.0; max_delay_ms as usize + 1],
+            cdf: vec![0.0; max_delay_ms as usize + 1],
             total: 0.0,
             interval_start: None,
             interval: Vec::with_capacity(MAX_PER_INTERVAL),
@@ -105,6 +113,7 @@ impl DelayEstimator {
             last_jitter: 0,
             fec_us,
             recent: [None; PAIRING],
+            first_seq: None,
         }
     }
 
@@ -170,24 +179,45 @@ impl DelayEstimator {
     }
 
     fn pair(&mut self, seq: i64, jitter: i64, dur: i64) {
+        // A placeholder for this packet (it was missing when its successor came) was already
+        // fed the successor's FEC value, which is never more than its own effective jitter
+        // (a packet that arrives after its successor is later than the successor's FEC).
+        let already_fed = self.get(seq).is_some_and(|r| r.fed);
         self.recent[Self::slot(seq)] = Some(Recent {
             seq,
             jitter,
-            fed: false,
+            fed: already_fed,
         });
+        let first = *self.first_seq.get_or_insert(seq);
         // This packet, if its successor is already here.
-        if let Some(next) = self.get(seq + 1) {
-            self.feed(jitter.min(next.jitter + dur));
-            self.mark_fed(seq);
+        if !already_fed {
+            if let Some(next) = self.get(seq + 1) {
+                self.feed(jitter.min(next.jitter.saturating_add(dur)));
+                self.mark_fed(seq);
+            }
         }
-        // The predecessor was waiting for this one.
-        if let Some(prev) = self.get(seq - 1).filter(|p| !p.fed) {
-            self.feed(prev.jitter.min(jitter + dur));
-            self.mark_fed(seq - 1);
+        match self.get(seq - 1) {
+            // The predecessor was waiting for this one.
+            Some(prev) if !prev.fed => {
+                self.feed(prev.jitter.min(jitter.saturating_add(dur)));
+                self.mark_fed(seq - 1);
+            }
+            Some(_) => {}
+            // The predecessor has not come (lost, or later than this one): its audio is in
+            // time if this packet's FEC is.
+            None if seq > first => {
+                self.feed(jitter.saturating_add(dur));
+                self.recent[Self::slot(seq - 1)] = Some(Recent {
+                    seq: seq - 1,
+                    jitter: UNKNOWN,
+                    fed: true,
+                });
+            }
+            None => {}
         }
-        // Two back, with the one between missing: its successor is lost (or very late).
+        // Two back, with the one between missing: its own successor's FEC never came.
         if let Some(prev2) = self.get(seq - 2).filter(|p| !p.fed) {
-            if self.get(seq - 1).is_none() {
+            if self.get(seq - 1).is_none_or(|p| p.jitter == UNKNOWN) {
                 self.feed(prev2.jitter);
                 self.mark_fed(seq - 2);
             }
@@ -222,6 +252,11 @@ impl DelayEstimator {
             self.total += 1.0;
             self.intervals += 1;
         }
+        let mut acc = 0.0;
+        for (c, w) in self.cdf.iter_mut().zip(&self.hist) {
+            acc += w;
+            *c = acc;
+        }
         self.interval.clear();
         self.seen_in_interval = 0;
     }
@@ -237,14 +272,16 @@ impl DelayEstimator {
     }
 
     /// The share (0..=1) of packets whose effective jitter exceeds `us`, from the histogram
-    /// (`None` before any interval closed).
+    /// (`None` before any interval closed). O(1).
     pub fn late_share(&self, us: i64) -> Option<f64> {
         if self.intervals == 0 || self.total <= 0.0 {
             return None;
         }
-        let b = ((us / BUCKET_US).max(0) as usize).min(self.hist.len() - 1);
-        let within: f64 = self.hist[..=b].iter().sum();
-        Some(((self.total - within) / self.total).max(0.0))
+        if us < 0 {
+            return Some(1.0);
+        }
+        let b = ((us / BUCKET_US) as usize).min(self.cdf.len() - 1);
+        Some(((self.total - self.cdf[b]) / self.total).max(0.0))
     }
 
     /// The delay (µs above the floor) that minimises `delay + cost_per_percent_us × late %`,
@@ -271,6 +308,7 @@ impl DelayEstimator {
     pub fn reset(&mut self) {
         self.floor_q.clear();
         self.hist.fill(0.0);
+        self.cdf.fill(0.0);
         self.total = 0.0;
         self.interval_start = None;
         self.interval.clear();
@@ -279,6 +317,7 @@ impl DelayEstimator {
         self.intervals = 0;
         self.last_jitter = 0;
         self.recent = [None; PAIRING];
+        self.first_seq = None;
     }
 }
 

@@ -261,24 +261,37 @@ impl SyncBuffer {
         t
     }
 
-    /// The kinds present in the next `frames` sample frames: (any concealed, any DTX, any FEC).
-    pub(crate) fn kinds_ahead(&self, frames: usize) -> (bool, bool, bool) {
-        let (mut c, mut d, mut f) = (false, false, false);
+    /// What the next `frames` sample frames are: how many are concealment, how many of those
+    /// DTX fill, and whether any came from FEC.
+    pub(crate) fn kinds_ahead(&self, frames: usize) -> Ahead {
+        let mut a = Ahead::default();
         let mut left = frames;
         for s in &self.segments {
             if left == 0 {
                 break;
             }
+            let k = s.frames.min(left);
             match s.kind {
-                Kind::Conceal => c = true,
-                Kind::Dtx => d = true,
-                Kind::Fec => f = true,
+                Kind::Conceal => a.concealed += k,
+                Kind::Dtx => {
+                    a.concealed += k;
+                    a.dtx += k;
+                }
+                Kind::Fec => a.fec = true,
                 Kind::Decoded => {}
             }
-            left = left.saturating_sub(s.frames);
+            left -= k;
         }
-        (c, d, f)
+        a
     }
+}
+
+/// See [`SyncBuffer::kinds_ahead`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ahead {
+    pub concealed: usize,
+    pub dtx: usize,
+    pub fec: bool,
 }
 
 #[cfg(test)]
