@@ -10,7 +10,8 @@ use crate::{Insert, JitterBuffer, Pull};
 /// `arrival`, or at `now` when it has none), `poll` pulls one frame each time the playout clock
 /// is due (so a chain driven by [`next_deadline`](PacketStage::next_deadline) gets one frame
 /// per 10 ms). Malformed packets are skipped and counted (`packets_malformed`), never an error
-/// that stops the chain.
+/// that stops the chain. After `finish` (end of input) it plays out what it holds at once, on
+/// its own playout clock, then ends.
 ///
 /// ```
 /// use voxflow_jitter_buffer::{JitterConfig, JitterStage};
@@ -35,6 +36,7 @@ pub struct JitterStage {
     buffer: JitterBuffer,
     last: Option<Pull>,
     last_insert: Option<Insert>,
+    finished: bool,
 }
 
 impl JitterStage {
@@ -52,6 +54,7 @@ impl JitterStage {
             buffer,
             last: None,
             last_insert: None,
+            finished: false,
         }
     }
 
@@ -86,6 +89,18 @@ impl PacketStage for JitterStage {
     }
 
     fn poll(&mut self, out: &mut AudioFrame, now: Instant) -> Result<bool, Error> {
+        if self.finished {
+            // End of input: play out what is held on the buffer's own playout clock, without
+            // waiting for it, then end (no endless concealment).
+            if self.buffer.buffered().is_zero() {
+                return Ok(false);
+            }
+            let Some(due) = self.buffer.next_deadline() else {
+                return Ok(false);
+            };
+            self.last = Some(self.buffer.pull(due, out)?);
+            return Ok(true);
+        }
         match self.buffer.next_deadline() {
             Some(due) if due <= now => {
                 // Pull on the playout clock (the deadline), not the late wake-up instant, so
@@ -97,9 +112,15 @@ impl PacketStage for JitterStage {
         }
     }
 
+    fn finish(&mut self, _now: Instant) -> Result<(), Error> {
+        self.finished = true;
+        Ok(())
+    }
+
     fn reset(&mut self) {
         self.buffer.reset();
         self.last = None;
+        self.finished = false;
     }
 
     fn output_format(&self) -> Option<AudioFormat> {
@@ -111,6 +132,9 @@ impl PacketStage for JitterStage {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
+        if self.finished && self.buffer.buffered().is_zero() {
+            return None;
+        }
         self.buffer.next_deadline()
     }
 }
