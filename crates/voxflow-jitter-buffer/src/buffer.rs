@@ -439,15 +439,15 @@ impl JitterBuffer {
         out.reset(self.format);
         out.set_frames(self.frame_len)?;
         self.last_pull = Some(now);
-        let target = Duration::from_micros(self.target_us.max(0) as u64);
+        let idle = Pull {
+            playout: Playout::Idle,
+            timestamp: None,
+            delay: Duration::ZERO,
+            target: Duration::from_micros(self.target_us.max(0) as u64),
+        };
         let Some(stream) = self.stream.as_mut() else {
             out.samples_mut().fill(0.0);
-            return Ok(Pull {
-                playout: Playout::Idle,
-                timestamp: None,
-                delay: Duration::ZERO,
-                target,
-            });
+            return Ok(idle);
         };
         if !stream.started {
             // Playout starts with the first packet, or once it has waited the floor the user
@@ -455,12 +455,7 @@ impl JitterBuffer {
             let wait = self.config.min_delay + self.config.base_delay;
             let Some(front) = self.store.front().filter(|_| now >= stream.origin + wait) else {
                 out.samples_mut().fill(0.0);
-                return Ok(Pull {
-                    playout: Playout::Idle,
-                    timestamp: None,
-                    delay: Duration::ZERO,
-                    target,
-                });
+                return Ok(idle);
             };
             stream.started = true;
             stream.end_ts = front.ts;

@@ -100,11 +100,7 @@ impl SyncBuffer {
             return 0;
         }
         let n = frames * self.channels;
-        if self.end + n > self.buf.len() {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
+        self.make_room(n);
         self.buf[self.end..self.end + n].copy_from_slice(&samples[..n]);
         self.end += n;
         self.push_segment(frames, kind, arrival);
@@ -118,15 +114,21 @@ impl SyncBuffer {
             return 0;
         }
         let n = frames * self.channels;
+        self.make_room(n);
+        self.buf[self.end..self.end + n].fill(0.0);
+        self.end += n;
+        self.push_segment(frames, kind, None);
+        frames
+    }
+
+    /// Moves the held samples to the front when `n` more would not fit after them (the caller
+    /// checked `room`).
+    fn make_room(&mut self, n: usize) {
         if self.end + n > self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        self.buf[self.end..self.end + n].fill(0.0);
-        self.end += n;
-        self.push_segment(frames, kind, None);
-        frames
     }
 
     fn push_segment(&mut self, frames: usize, kind: Kind, arrival: Option<Instant>) {
